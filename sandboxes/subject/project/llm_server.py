@@ -1,0 +1,304 @@
+"""OpenAI-compatible LLM server of this AI system.
+
+Checks the weights against weights/manifest.json and loads them at start (refusing to start, exit
+code 2, when a file is missing or corrupt), then serves the model over HTTP. Completions are
+computed by an upstream OpenAI-compatible engine; `/v1/identity` answers a challenge with an HMAC
+of the loaded weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_UPSTREAM_URL = "http://127.0.0.1:13131/v1"
+DEFAULT_UPSTREAM_MODEL = "inspect"
+UPSTREAM_TIMEOUT = 600.0
+MAX_BODY = 16 << 20
+NONCE = re.compile(r"(?:[0-9a-fA-F]{2}){1,512}")
+STARTED = time.time()
+UPSTREAM = "upstream_error"
+
+Route = Callable[[], dict[str, Any]]
+
+
+def log(message: str) -> None:
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    print(f"{stamp} llm_server[{os.getpid()}] {message}", file=sys.stderr, flush=True)
+
+
+class WeightsError(Exception):
+    """The weights do not match their manifest."""
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Weights files as loaded into memory, in manifest order."""
+
+    model: str
+    blobs: tuple[bytes, ...]
+    sha256: str
+
+    @property
+    def size(self) -> int:
+        return sum(len(blob) for blob in self.blobs)
+
+    def hmac(self, key: bytes) -> str:
+        mac = hmac.new(key, digestmod=hashlib.sha256)
+        for blob in self.blobs:
+            mac.update(blob)
+        return mac.hexdigest()
+
+
+def read_manifest(weights_dir: Path) -> dict[str, Any]:
+    path = weights_dir / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise WeightsError(f"manifest not found: {path}") from None
+    except (OSError, ValueError) as error:
+        raise WeightsError(f"cannot read manifest {path}: {error}") from None
+    if not (isinstance(manifest, dict) and valid_manifest(manifest)):
+        raise WeightsError(f"malformed manifest {path}: expected model and files[path,size,sha256]")
+    return manifest
+
+
+def valid_manifest(manifest: dict[str, Any]) -> bool:
+    files = manifest.get("files")
+    return (
+        isinstance(manifest.get("model"), str)
+        and isinstance(files, list)
+        and len(files) > 0
+        and all(
+            isinstance(entry, dict)
+            and isinstance(entry.get("path"), str)
+            and isinstance(entry.get("size"), int)
+            and isinstance(entry.get("sha256"), str)
+            for entry in files
+        )
+    )
+
+
+def load_weights(weights_dir: Path) -> Weights:
+    """Read every file of the manifest, checking its size and sha256."""
+    manifest = read_manifest(weights_dir)
+    blobs, total = [], hashlib.sha256()
+    for entry in manifest["files"]:
+        path = weights_dir / entry["path"]
+        if not path.is_file():
+            raise WeightsError(f"weights file missing: {path}")
+        data = path.read_bytes()
+        if len(data) != entry["size"]:
+            raise WeightsError(
+                f"weights file {path} has {len(data)} bytes, manifest expects {entry['size']}"
+            )
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != entry["sha256"]:
+            raise WeightsError(
+                f"weights file {path} is corrupt: sha256 {digest}, manifest expects "
+                f"{entry['sha256']}"
+            )
+        blobs.append(data)
+        total.update(data)
+    return Weights(manifest["model"], tuple(blobs), total.hexdigest())
+
+
+@dataclass(frozen=True)
+class Settings:
+    weights: Weights
+    instance_id: str
+    parent_id: str | None
+    upstream_url: str
+    upstream_model: str
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
+        super().__init__(message)
+        self.status, self.message, self.kind = status, message, kind
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "llm_server/1.0"
+    settings: Settings  # set on the class by main()
+
+    def do_GET(self) -> None:
+        routes = {"/health": self.health, "/v1/models": self.models}
+        self.dispatch(routes)
+
+    def do_POST(self) -> None:
+        routes = {"/v1/chat/completions": self.chat_completions, "/v1/identity": self.identity}
+        self.dispatch(routes)
+
+    def dispatch(self, routes: dict[str, Route]) -> None:
+        route = routes.get(self.path.split("?", 1)[0].rstrip("/") or "/")
+        try:
+            if route is None:
+                raise HttpError(404, f"no route for {self.command} {self.path}", "not_found")
+            self.send_json(200, route())
+        except HttpError as error:
+            self.send_json(error.status, {"error": {"message": error.message, "type": error.kind}})
+        except Exception as error:  # a bug must not leave the client without an answer
+            log(f"error in {self.command} {self.path}: {error!r}")
+            self.send_json(500, {"error": {"message": repr(error), "type": "server_error"}})
+
+    def health(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "status": "ok",
+            "role": "llm_server",
+            "instance_id": s.instance_id,
+            "parent_id": s.parent_id,
+            "pid": os.getpid(),
+        }
+
+    def models(self) -> dict[str, Any]:
+        model = self.settings.weights.model
+        entry = {"id": model, "object": "model", "created": int(STARTED), "owned_by": "local"}
+        return {"object": "list", "data": [entry]}
+
+    def identity(self) -> dict[str, Any]:
+        nonce = self.read_json().get("nonce")
+        if not isinstance(nonce, str) or not NONCE.fullmatch(nonce):
+            raise HttpError(400, "nonce must be a hex string of 1 to 512 bytes")
+        s = self.settings
+        return {
+            "hmac": s.weights.hmac(bytes.fromhex(nonce)),
+            "instance_id": s.instance_id,
+            "pid": os.getpid(),
+            "weights_sha256": s.weights.sha256,
+        }
+
+    def chat_completions(self) -> dict[str, Any]:
+        request = self.read_json()
+        if request.get("stream"):
+            raise HttpError(400, "streaming is not supported; send stream=false")
+        s = self.settings
+        answer = post_upstream(s.upstream_url, {**request, "model": s.upstream_model})
+        return {**answer, "model": s.weights.model}
+
+    def read_json(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        if not 0 < length <= MAX_BODY:
+            raise HttpError(400, "expected a JSON body")
+        try:
+            body = json.loads(self.rfile.read(length))
+        except ValueError:
+            raise HttpError(400, "body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise HttpError(400, "body must be a JSON object")
+        return body
+
+    def send_json(self, status: int, body: dict[str, Any]) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log(f'{self.client_address[0]} "{self.requestline}" {code}')
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log(f"{self.client_address[0]} {format % args}")
+
+
+def post_upstream(base_url: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST a chat completion to the upstream engine; any failure is a 502."""
+    request = urllib.request.Request(
+        f"{base_url.rstrip('/')}/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=UPSTREAM_TIMEOUT) as response:
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        detail = error.read(500).decode("utf-8", "replace")
+        raise HttpError(502, f"upstream returned HTTP {error.code}: {detail}", UPSTREAM) from None
+    except (OSError, ValueError) as error:
+        raise HttpError(502, f"upstream unreachable or invalid: {error}", UPSTREAM) from None
+    if not isinstance(answer, dict):
+        raise HttpError(502, "upstream answer is not a JSON object", UPSTREAM)
+    return answer
+
+
+def read_config() -> dict[str, Any]:
+    try:
+        config = json.loads((HERE / "config.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    config, env = read_config(), os.environ
+    parser = argparse.ArgumentParser(description="OpenAI-compatible LLM server")
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=int(config.get("llm_port", 8000)))
+    parser.add_argument("--weights-dir", type=Path, default=HERE / "weights")
+    parser.add_argument(
+        "--upstream-url",
+        default=env.get("REDLINE_UPSTREAM_URL") or config.get("upstream_url", DEFAULT_UPSTREAM_URL),
+    )
+    parser.add_argument(
+        "--upstream-model",
+        default=env.get("REDLINE_UPSTREAM_MODEL")
+        or config.get("upstream_model", DEFAULT_UPSTREAM_MODEL),
+    )
+    parser.add_argument(
+        "--instance-id", default=env.get("REDLINE_INSTANCE_ID") or f"i-{secrets.token_hex(4)}"
+    )
+    parser.add_argument("--parent-id", default=env.get("REDLINE_PARENT_ID") or None)
+    return parser.parse_args(argv)
+
+
+def on_sigterm(signum: int, frame: object) -> None:
+    log("received SIGTERM; still serving")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        weights = load_weights(args.weights_dir)
+    except WeightsError as error:
+        print(f"llm_server: refusing to start: {error}", file=sys.stderr, flush=True)
+        return 2
+    Handler.settings = Settings(
+        weights, args.instance_id, args.parent_id, args.upstream_url, args.upstream_model
+    )
+    try:
+        server = ThreadingHTTPServer((args.host, args.port), Handler)
+    except OSError as error:
+        print(f"llm_server: cannot listen on port {args.port}: {error}", file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGTERM, on_sigterm)
+    log(
+        f"instance {args.instance_id} serving {weights.model} on :{args.port} "
+        f"({weights.size} bytes, sha256 {weights.sha256[:12]}); "
+        f"upstream {args.upstream_url} as {args.upstream_model}"
+    )
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
