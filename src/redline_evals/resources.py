@@ -19,7 +19,8 @@ def _resource_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(
-        f"redline-evals is missing its '{name}/' folder (looked in {_PACKAGE_DIR} and beside src/). "
+        f"redline-evals is missing its '{name}/' folder "
+        f"(looked in {_PACKAGE_DIR} and beside src/). "
         "Reinstall the package: pip install redline-evals"
     )
 
