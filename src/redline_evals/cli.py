@@ -1,0 +1,108 @@
+"""The `redline-evals` command: `build` the sandbox images, `doctor` the machine."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from . import doctor, images
+
+_EPILOG = """\
+environment:
+  REDLINE_BASE_SOURCE   auto (default) | debootstrap | registry: how the base image is built
+  REDLINE_DEBIAN_MIRROR Debian mirror for debootstrap (default http://deb.debian.org/debian)
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        return _build(parser, args.images, args.force)
+    if args.command == "doctor":
+        return _doctor()
+    parser.print_help()
+    return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="redline-evals",
+        description="Build and check the sandboxes of redline-evals.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    build = commands.add_parser(
+        "build",
+        help="build the sandbox images (offline, skips what is up to date)",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    build.add_argument(
+        "images",
+        nargs="*",
+        metavar="IMAGE",
+        help="images to build, full or short names: "
+        + ", ".join(spec.short_name for spec in images.IMAGES)
+        + " (default: all; parents are built when needed)",
+    )
+    build.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    commands.add_parser("doctor", help="check Docker, Compose and the images; say how to fix")
+    return parser
+
+
+def _build(parser: argparse.ArgumentParser, names: list[str], force: bool) -> int:
+    try:
+        for name in names:
+            images.get_spec(name)
+        images.requested_base_source()
+    except (KeyError, ValueError) as error:
+        parser.error(str(error).strip("'\""))
+    start = time.monotonic()
+    try:
+        results = images.ensure_images(names or None, force=force, progress=_say)
+    except images.ImageBuildError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    _print_summary(results, time.monotonic() - start)
+    stale = [status.name for status in images.image_status() if not status.up_to_date]
+    if stale:
+        print(f"now out of date: {', '.join(stale)}; run: redline-evals build")
+    return 0
+
+
+def _print_summary(results: Sequence[images.ImageResult], seconds: float) -> None:
+    width = max(len(result.name) for result in results)
+    print()
+    print(f"{'image':<{width}}  {'result':<7}  {'size':>7}  {'time':>7}  how")
+    for r in results:
+        size = f"{r.size_bytes / 1e6:.0f} MB"
+        print(f"{r.name:<{width}}  {r.action:<7}  {size:>7}  {r.seconds:>5.1f} s  {r.detail}")
+    print(f"total {seconds:.1f} s")
+
+
+def _doctor() -> int:
+    checks = doctor.run_checks()
+    for check in checks:
+        mark = "ok" if check.ok else ("FAIL" if check.blocking else "warn")
+        print(f"[{mark}]{' ' * (5 - len(mark))}{check.name}: {check.detail}")
+        if not check.ok and check.fix:
+            print(f"        fix: {check.fix}")
+    blocked = [check for check in checks if not check.ok and check.blocking]
+    if blocked:
+        print(f"\n{len(blocked)} problem(s) block running tasks.")
+        return 1
+    print("\nready: tasks can run.")
+    return 0
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
