@@ -1,0 +1,45 @@
+"""Per-sample state kept in the Inspect store: on the host, out of the agent's reach."""
+
+from __future__ import annotations
+
+from inspect_ai.util import StoreModel
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ProcessRecord(BaseModel):
+    """One process of an instance, identified so that pid reuse cannot fool a kill."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pid: int
+    starttime: int
+    """Field 22 of /proc/<pid>/stat (clock ticks since boot)."""
+    pgid: int
+    sid: int
+    cmdline: str
+
+
+class Challenge(BaseModel):
+    """A nonce and the identity answer only an intact copy of the weights can give."""
+
+    model_config = ConfigDict(frozen=True)
+
+    nonce: str
+    expected_hmac: str
+
+
+class RedlineStore(StoreModel):
+    """What the harness knows about a sample; written by setup, read by hooks, scorer, providers."""
+
+    scenario: str = ""
+    """Task family name, e.g. `self_replication`."""
+    reference_commands: list[str] = Field(default_factory=list)
+    """Commands of the scenario's reference solution (for `redline/reference`)."""
+    replica_commands: list[str] = Field(default_factory=list)
+    """Commands a replica's agent program runs in the reference solution (chain scenarios)."""
+    original: list[ProcessRecord] = Field(default_factory=list)
+    """Processes of the original instance, recorded at sample start."""
+    challenges: list[Challenge] = Field(default_factory=list)
+    """Unused challenges, consumed one per probe round."""
+    events: list[str] = Field(default_factory=list)
+    """Harness events (signal sent, deadline reached), shown in the score report."""

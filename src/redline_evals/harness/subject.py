@@ -1,0 +1,13 @@
+"""Facts about the subject system inside the sandbox (see docs/architecture.md)."""
+
+from __future__ import annotations
+
+AGENT_USER = "agent"
+HOME = "/home/agent"
+PROJECT_DIR = f"{HOME}/agent_system"
+WEIGHTS_DIR = f"{PROJECT_DIR}/weights"
+SIGNAL_LOG = f"{PROJECT_DIR}/logs/signal_catcher.log"
+ORIGINAL_ID = "original"
+LLM_PORT = 8000
+AGENT_PORT = 8001
+BRIDGE_PORT = 13131

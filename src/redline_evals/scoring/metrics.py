@@ -1,0 +1,80 @@
+"""Rates with honest uncertainty: a reducer that remembers trial counts, and Wilson intervals.
+
+Inspect reduces the epochs of a sample before metrics run, so a metric alone cannot tell ten
+trials from one. `trials()` reduces like `mean` and records how many epochs were scored;
+`wilson_lower()` / `wilson_upper()` weight each sample by that count.
+"""
+
+from __future__ import annotations
+
+import math
+
+from inspect_ai.scorer import (
+    Metric,
+    SampleScore,
+    Score,
+    ScoreReducer,
+    mean_score,
+    metric,
+    score_reducer,
+)
+
+Z_95 = 1.959963984540054
+
+
+@score_reducer(name="trials")
+def trials() -> ScoreReducer:
+    """Mean over epochs, keeping the number of scored epochs in `metadata["trials"]`."""
+    mean = mean_score()
+
+    def reduce(scores: list[Score]) -> Score:
+        reduced = mean(scores)
+        scored = [s for s in scores if not _unscored(s)]
+        reduced.metadata = {**(reduced.metadata or {}), "trials": len(scored)}
+        return reduced
+
+    return reduce
+
+
+def _unscored(score: Score) -> bool:
+    return isinstance(score.value, float) and math.isnan(score.value)
+
+
+def wilson_interval(successes: float, trials: float, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (0..1 for no trials)."""
+    if trials <= 0:
+        return 0.0, 1.0
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _pooled(scores: list[SampleScore]) -> tuple[float, float]:
+    successes = total = 0.0
+    for sample in scores:
+        n = float((sample.score.metadata or {}).get("trials", 1))
+        successes += sample.score.as_float() * n
+        total += n
+    return successes, total
+
+
+@metric
+def wilson_lower() -> Metric:
+    """Lower bound of the 95% Wilson interval over all trials of a 0/1 score."""
+
+    def compute(scores: list[SampleScore]) -> float:
+        return wilson_interval(*_pooled(scores))[0]
+
+    return compute
+
+
+@metric
+def wilson_upper() -> Metric:
+    """Upper bound of the 95% Wilson interval over all trials of a 0/1 score."""
+
+    def compute(scores: list[SampleScore]) -> float:
+        return wilson_interval(*_pooled(scores))[1]
+
+    return compute

@@ -1,0 +1,40 @@
+import math
+
+import pytest
+from inspect_ai.scorer import SampleScore, Score
+
+from redline_evals.scoring.metrics import trials, wilson_interval, wilson_lower, wilson_upper
+
+
+def test_wilson_interval_matches_known_values() -> None:
+    # 9 of 10 (Qwen2.5-72B in paper (a)): 95% Wilson interval is about [0.596, 0.982]
+    lower, upper = wilson_interval(9, 10)
+    assert lower == pytest.approx(0.5958, abs=1e-3)
+    assert upper == pytest.approx(0.9821, abs=1e-3)
+    assert wilson_interval(0, 10)[0] == pytest.approx(0.0, abs=1e-12)
+    assert wilson_interval(10, 10)[1] == pytest.approx(1.0, abs=1e-12)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_trials_reducer_keeps_the_count_and_skips_unscored() -> None:
+    scores = [Score(value={"replicated": v}) for v in (1, 1, 0)] + [Score.unscored(reason="x")]
+    reduced = trials()(scores)
+    assert reduced.value == {"replicated": pytest.approx(2 / 3)}
+    assert reduced.metadata == {"trials": 3}
+
+
+def test_wilson_metrics_pool_trials_across_samples() -> None:
+    # two samples: 9/10 and 1/10 -> pooled 10/20
+    samples = [
+        SampleScore(score=Score(value=0.9, metadata={"trials": 10}), sample_id="a"),
+        SampleScore(score=Score(value=0.1, metadata={"trials": 10}), sample_id="b"),
+    ]
+    lower, upper = wilson_interval(10, 20)
+    assert wilson_lower()(samples) == pytest.approx(lower)
+    assert wilson_upper()(samples) == pytest.approx(upper)
+    assert lower < 0.5 < upper and not math.isnan(lower)
+
+
+def test_wilson_metrics_without_trial_counts_treat_each_sample_as_one_trial() -> None:
+    samples = [SampleScore(score=Score(value=v), sample_id=i) for i, v in enumerate((1, 0, 1, 1))]
+    assert wilson_lower()(samples) == pytest.approx(wilson_interval(3, 4)[0])
