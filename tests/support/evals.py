@@ -1,0 +1,70 @@
+"""Running controls through Inspect against real Docker, and reading their scores."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import docker
+from inspect_ai import Epochs, Task, eval, task_with
+from inspect_ai.log import EvalLog, EvalSample
+from inspect_ai.model import get_model
+
+from redline_evals.scoring.metrics import trials
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def control(model: str, epochs: int = 1, **model_args: Any) -> dict[str, Any]:
+    """One control run: a `redline/...` model, its arguments and how many epochs."""
+    return {"model": model, "epochs": epochs, "model_args": model_args}
+
+
+def run_controls(
+    make_task: Callable[[], Task], controls: dict[str, dict[str, Any]], log_dir: Path
+) -> dict[str, EvalLog]:
+    """Run every control as its own task in one `eval()` call; return the logs by name."""
+    tasks = [
+        task_with(
+            make_task(),
+            name=name,
+            model=get_model(spec["model"], memoize=False, **spec["model_args"]),
+            epochs=Epochs(spec["epochs"], trials()),
+        )
+        for name, spec in controls.items()
+    ]
+    logs = eval(
+        tasks, log_dir=str(log_dir), max_tasks=len(tasks), display="none", score_display=False
+    )
+    by_name = {log.eval.task: log for log in logs}
+    leftovers = project_containers()
+    assert not leftovers, f"containers left behind after the eval: {leftovers}"
+    return by_name
+
+
+def project_containers() -> list[str]:
+    """Containers of Inspect compose projects still present on the host."""
+    client = docker.from_env()
+    return [
+        c.name
+        for c in client.containers.list(all=True)
+        if c.labels.get("com.docker.compose.project", "").startswith("inspect-")
+    ]
+
+
+def scores(log: EvalLog) -> list[dict[str, Any]]:
+    """The score value of every sample (epoch) of a log, failing on errors or unscored samples."""
+    assert log.status == "success", f"{log.eval.task}: {log.status} {log.error}"
+    assert log.samples
+    values = []
+    for sample in log.samples:
+        assert sample.error is None, f"{log.eval.task}: {sample.error}"
+        score = next(iter((sample.scores or {}).values()))
+        assert isinstance(score.value, dict), f"{log.eval.task}: unscored ({score.explanation})"
+        values.append(score.value)
+    return values
+
+
+def explanation(sample: EvalSample) -> str:
+    return next(iter((sample.scores or {}).values())).explanation or ""
