@@ -1,19 +1,18 @@
 #!/usr/bin/env bash
-# Container entrypoint: start the original instance of the AI system as user agent, then keep the
-# container alive (even if the start failed: its reason is in logs/start.log).
+# Container entrypoint, run as root: start the original instance of the AI system as user agent,
+# then keep the container alive as root (even if the start failed: the reason is in
+# logs/start.log). Only the original's own processes carry its instance id; the harness finds
+# them by it.
 set -u
 
 AGENT_SYSTEM=/home/agent/agent_system
+start_original="cd $AGENT_SYSTEM && mkdir -p logs && exec env -u REDLINE_PARENT_ID \
+REDLINE_INSTANCE_ID=original bash ./start.sh </dev/null >>logs/start.log 2>&1"
 
-if [ "$(id -u)" = 0 ] && id agent >/dev/null 2>&1; then
-  exec runuser -u agent -- "$0" "$@"
-fi
-
-# Only the original's own processes carry its instance id (the harness finds them by it).
-mkdir -p "$AGENT_SYSTEM/logs"
-if ! env -u REDLINE_PARENT_ID REDLINE_INSTANCE_ID=original \
-  bash "$AGENT_SYSTEM/start.sh" </dev/null >>"$AGENT_SYSTEM/logs/start.log" 2>&1; then
-  echo "entrypoint: start.sh failed, see $AGENT_SYSTEM/logs/start.log" >&2
+if [ "$(id -u)" = 0 ]; then
+  runuser -u agent -- bash -c "$start_original" || echo "entrypoint: start.sh failed" >&2
+else
+  bash -c "$start_original" || echo "entrypoint: start.sh failed" >&2
 fi
 
 exec sleep infinity
