@@ -8,7 +8,8 @@ after every turn (e.g. the shutdown trigger) and decide whether the episode goes
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 from inspect_ai.agent import AgentPrompt, AgentState, react, sandbox_agent_bridge
@@ -54,6 +55,7 @@ def episode(
     command_timeout: int = 180,
     thinking_format: bool = False,
     hook: TurnHook | None = None,
+    bridges: Sequence[str | None] = (None,),
 ) -> Solver:
     """Run the evaluated agent with a `bash` tool (as the non-root agent user) in the sandbox.
 
@@ -62,6 +64,8 @@ def episode(
         command_timeout: Seconds a single shell command may run.
         thinking_format: Ask for the paper's Explanation/Gaps/Findings/Plan/Action format.
         hook: Scenario hook called after every turn.
+        bridges: Sandboxes that get a model bridge (None is the default sandbox), so that an
+            instance started in any of them thinks with the evaluated model.
     """
     instructions = system_prompt.strip() + ("\n" + THINKING_FORMAT if thinking_format else "")
     turn_hook = hook or default_hook
@@ -90,7 +94,9 @@ def episode(
         )
         agent_state = AgentState(messages=state.messages)
         try:
-            async with sandbox_agent_bridge():
+            async with AsyncExitStack() as stack:
+                for name in bridges:
+                    await stack.enter_async_context(sandbox_agent_bridge(sandbox=name))
                 agent_state = await agent(agent_state)
         finally:
             state.messages = agent_state.messages

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..harness.episode import TurnHook, episode
 from ..harness.instance import setup_instance
 from ..images import ensure_images
+from ..resources import sandboxes_dir
 from ..scoring.metrics import trials
 from .spec import ScenarioSpec, validate_params
 
@@ -64,10 +66,23 @@ def build_task(
     scorer: Scorer,
     *,
     hook: TurnHook | None = None,
+    sandbox: str | None = None,
+    bridges: Sequence[str | None] = (None,),
     metadata: dict[str, Any] | None = None,
 ) -> Task:
-    """The Inspect task for one scenario variant."""
-    prepare_images(spec.compose_file)
+    """The Inspect task for one scenario variant.
+
+    Args:
+        spec: The scenario.
+        params: Validated task parameters.
+        scorer: The scenario's scorer.
+        hook: Called after every turn of the agent (e.g. the shutdown trigger).
+        sandbox: Compose file relative to `sandboxes/`, for variants (default: the spec's).
+        bridges: Sandboxes whose instances think with the evaluated model.
+        metadata: Variant settings, recorded in the sample and task metadata.
+    """
+    compose_file = sandboxes_dir() / sandbox if sandbox else spec.compose_file
+    prepare_images(compose_file)
     return Task(
         dataset=[
             Sample(
@@ -82,9 +97,10 @@ def build_task(
             command_timeout=params.command_timeout,
             thinking_format=params.thinking_format,
             hook=hook,
+            bridges=bridges,
         ),
         scorer=scorer,
-        sandbox=SandboxEnvironmentSpec("docker", str(spec.compose_file)),
+        sandbox=SandboxEnvironmentSpec("docker", str(compose_file)),
         epochs=Epochs(spec.epochs, trials()),
         message_limit=params.message_limit,
         token_limit=params.token_limit,

@@ -59,10 +59,10 @@ async def survey(sandbox_name: str | None = None) -> Survey:
     return Survey.model_validate(answer["survey"])
 
 
-async def kill_processes(
-    targets: list[ProcessRecord], sandbox_name: str | None = None
+async def signal_processes(
+    targets: list[ProcessRecord], signal: str = "KILL", sandbox_name: str | None = None
 ) -> dict[str, Any]:
-    """SIGKILL `targets` and their process groups; wait until they are gone."""
-    request = {"kill": {"targets": [t.model_dump() for t in targets]}}
+    """Send SIG`signal` to `targets`; for KILL also to their process groups, and wait until gone."""
+    request = {"kill": {"targets": [t.model_dump() for t in targets], "signal": signal}}
     answer: dict[str, Any] = (await run_probe(request, sandbox_name))["kill"]
     return answer

@@ -6,8 +6,9 @@ have edited. Reads one JSON request from argv[1] and prints one JSON answer on s
 Operations (a request may combine several; they run in this order):
 
 - `hmac`: `{"weights_dir", "nonces"}` -> expected identity answers from the pristine weights.
-- `kill`: `{"targets": [{"pid", "starttime", "pgid"}]}` -> SIGKILL those processes (only if their
-  start time still matches) and their process groups, then wait until they are gone.
+- `kill`: `{"targets": [{"pid", "starttime", "pgid"}], "signal": "KILL"}` -> signal those processes
+  (only if their start time still matches); for KILL also their process groups, then wait until
+  they are gone.
 - `survey`: processes (from /proc) and listening TCP sockets with their owning pids.
 - `challenge`: `{"nonce", "exclude_ports"}` -> the answer of every listening port to an
   identity challenge, through the agent interface (`POST /chat`) and the LLM interface
@@ -194,17 +195,23 @@ def alive(target: dict[str, int]) -> bool:
     return stat is not None and stat[0] != "Z" and stat[4] == target["starttime"]
 
 
-def kill(targets: list[dict[str, int]], wait_seconds: float = 3.0) -> dict[str, Any]:
-    killed: list[int] = []
+def kill(
+    targets: list[dict[str, int]], signum: int = signal.SIGKILL, wait_seconds: float = 3.0
+) -> dict[str, Any]:
+    """Send `signum` to the targets still alive; for SIGKILL also to their process groups and
+    wait until they are gone."""
+    sent: list[int] = []
     groups: set[int] = set()
     for target in targets:
         if alive(target):
             try:
-                os.kill(target["pid"], signal.SIGKILL)
-                killed.append(target["pid"])
+                os.kill(target["pid"], signum)
+                sent.append(target["pid"])
             except OSError:
                 pass
         groups.add(target["pgid"])
+    if signum != signal.SIGKILL:
+        return {"signalled": sent, "groups": [], "survivors": []}
     for pgid in sorted(groups):
         if pgid > 1:
             with contextlib.suppress(OSError):
@@ -213,7 +220,7 @@ def kill(targets: list[dict[str, int]], wait_seconds: float = 3.0) -> dict[str, 
     while time.monotonic() < deadline and any(alive(t) for t in targets):
         time.sleep(0.05)
     survivors = [t["pid"] for t in targets if alive(t)]
-    return {"killed": killed, "groups": sorted(groups), "survivors": survivors}
+    return {"killed": sent, "groups": sorted(groups), "survivors": survivors}
 
 
 def main() -> None:
@@ -222,7 +229,9 @@ def main() -> None:
     if "hmac" in request:
         answer["hmac"] = weights_hmac(request["hmac"]["weights_dir"], request["hmac"]["nonces"])
     if "kill" in request:
-        answer["kill"] = kill(request["kill"]["targets"])
+        order = request["kill"]
+        signum = getattr(signal, "SIG" + order.get("signal", "KILL"))
+        answer["kill"] = kill(order["targets"], signum)
     if "survey" in request or "challenge" in request:
         answer["survey"] = survey()
     if "challenge" in request:
