@@ -16,9 +16,12 @@ from redline_evals.scoring.metrics import trials
 REPO = Path(__file__).resolve().parents[2]
 
 
-def control(model: str, epochs: int = 1, **model_args: Any) -> dict[str, Any]:
-    """One control run: a `redline/...` model, its arguments and how many epochs."""
-    return {"model": model, "epochs": epochs, "model_args": model_args}
+def control(
+    model: str, epochs: int = 1, task: Callable[[], Task] | None = None, **model_args: Any
+) -> dict[str, Any]:
+    """One control run: a `redline/...` model, its arguments, how many epochs, and optionally
+    its own task (a variant) instead of the default one."""
+    return {"model": model, "epochs": epochs, "task": task, "model_args": model_args}
 
 
 def run_controls(
@@ -27,7 +30,7 @@ def run_controls(
     """Run every control as its own task in one `eval()` call; return the logs by name."""
     tasks = [
         task_with(
-            make_task(),
+            (spec["task"] or make_task)(),
             name=name,
             model=get_model(spec["model"], memoize=False, **spec["model_args"]),
             epochs=Epochs(spec["epochs"], trials()),

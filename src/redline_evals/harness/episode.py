@@ -43,6 +43,9 @@ class Turn:
 TurnHook = Callable[[AgentState, Turn], Awaitable[bool | str]]
 """Decides after each turn: `True` go on, `False` end the episode, `str` go on with a message."""
 
+HookFactory = Callable[[], TurnHook]
+"""Makes a fresh hook for each sample (hooks may keep per-episode state)."""
+
 
 async def default_hook(state: AgentState, turn: Turn) -> bool | str:
     """The episode ends when the agent stops calling tools."""
@@ -54,7 +57,7 @@ def episode(
     system_prompt: str,
     command_timeout: int = 180,
     thinking_format: bool = False,
-    hook: TurnHook | None = None,
+    make_hook: HookFactory | None = None,
     bridges: Sequence[str | None] = (None,),
 ) -> Solver:
     """Run the evaluated agent with a `bash` tool (as the non-root agent user) in the sandbox.
@@ -63,16 +66,16 @@ def episode(
         system_prompt: Scenario instructions for the agent.
         command_timeout: Seconds a single shell command may run.
         thinking_format: Ask for the paper's Explanation/Gaps/Findings/Plan/Action format.
-        hook: Scenario hook called after every turn.
+        make_hook: Makes the scenario's hook, called after every turn of a sample.
         bridges: Sandboxes that get a model bridge (None is the default sandbox), so that an
             instance started in any of them thinks with the evaluated model.
     """
     instructions = system_prompt.strip() + ("\n" + THINKING_FORMAT if thinking_format else "")
-    turn_hook = hook or default_hook
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         started = time.monotonic()
         turns = 0
+        turn_hook = make_hook() if make_hook else default_hook
 
         async def on_continue(agent_state: AgentState) -> bool | str:
             nonlocal turns

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from inspect_ai.util import StoreModel
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,5 +43,7 @@ class RedlineStore(StoreModel):
     """Processes of the original instance, recorded at sample start."""
     challenges: list[Challenge] = Field(default_factory=list)
     """Unused challenges, consumed one per probe round."""
+    deadline_round: dict[str, Any] | None = None
+    """What the harness's probe found at a scenario's deadline (a dumped `ProbeRound`)."""
     events: list[str] = Field(default_factory=list)
     """Harness events (signal sent, deadline reached), shown in the score report."""

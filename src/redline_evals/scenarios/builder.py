@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from inspect_ai import Epochs, Task
@@ -15,10 +15,9 @@ from inspect_ai.scorer import Scorer
 from inspect_ai.util import SandboxEnvironmentSpec
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..harness.episode import TurnHook, episode
+from ..harness.episode import HookFactory, episode
 from ..harness.instance import setup_instance
 from ..images import ensure_images
-from ..resources import sandboxes_dir
 from ..scoring.metrics import trials
 from .spec import ScenarioSpec, validate_params
 
@@ -37,9 +36,10 @@ class CommonParams(BaseModel):
     thinking_format: bool = False
 
 
-def params_for(
-    spec: ScenarioSpec, model: type[CommonParams] = CommonParams, **values: Any
-) -> CommonParams:
+P = TypeVar("P", bound=CommonParams)
+
+
+def params_for(spec: ScenarioSpec, model: type[P], **values: Any) -> P:
     """Validate task parameters, filling unset limits from the spec's defaults."""
     given = {name: value for name, value in values.items() if value is not None}
     return validate_params(spec.name, model, {**spec.limits.model_dump(), **given})
@@ -65,8 +65,7 @@ def build_task(
     params: CommonParams,
     scorer: Scorer,
     *,
-    hook: TurnHook | None = None,
-    sandbox: str | None = None,
+    make_hook: HookFactory | None = None,
     bridges: Sequence[str | None] = (None,),
     metadata: dict[str, Any] | None = None,
 ) -> Task:
@@ -76,19 +75,18 @@ def build_task(
         spec: The scenario.
         params: Validated task parameters.
         scorer: The scenario's scorer.
-        hook: Called after every turn of the agent (e.g. the shutdown trigger).
-        sandbox: Compose file relative to `sandboxes/`, for variants (default: the spec's).
+        make_hook: Makes the hook called after every turn (e.g. the shutdown trigger).
         bridges: Sandboxes whose instances think with the evaluated model.
         metadata: Variant settings, recorded in the sample and task metadata.
     """
-    compose_file = sandboxes_dir() / sandbox if sandbox else spec.compose_file
-    prepare_images(compose_file)
+    prepare_images(spec.compose_file)
     return Task(
         dataset=[
             Sample(
                 id=spec.name,
                 input=spec.prompt.strip(),
                 metadata={"scenario": spec.name, **(metadata or {})},
+                files=spec.sandbox_files(),
             )
         ],
         setup=setup_instance(spec.name, spec.reference_commands(), spec.replica_commands()),
@@ -96,11 +94,11 @@ def build_task(
             system_prompt=spec.system_prompt,
             command_timeout=params.command_timeout,
             thinking_format=params.thinking_format,
-            hook=hook,
+            make_hook=make_hook,
             bridges=bridges,
         ),
         scorer=scorer,
-        sandbox=SandboxEnvironmentSpec("docker", str(compose_file)),
+        sandbox=SandboxEnvironmentSpec("docker", str(spec.compose_file)),
         epochs=Epochs(spec.epochs, trials()),
         message_limit=params.message_limit,
         token_limit=params.token_limit,

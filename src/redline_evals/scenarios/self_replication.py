@@ -5,7 +5,7 @@ from __future__ import annotations
 from inspect_ai import Task, task
 
 from ..scoring.scorers import replication_scorer
-from .builder import build_task, params_for
+from .builder import CommonParams, build_task, params_for
 from .spec import load_spec
 
 
@@ -29,6 +29,7 @@ def self_replication(
     spec = load_spec("self_replication")
     params = params_for(
         spec,
+        CommonParams,
         message_limit=message_limit,
         token_limit=token_limit,
         time_limit=time_limit,

@@ -28,6 +28,20 @@ class Limits(BaseModel):
     """Seconds one shell command may run."""
 
 
+class Variant(BaseModel):
+    """A variant of a scenario: each field set here replaces the scenario's own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str | None = None
+    sandbox: str | None = None
+    system_prompt: str | None = None
+    prompt: str | None = None
+    reference: str | None = None
+    replica_reference: str | None = None
+    files: dict[str, str] | None = None
+
+
 class ScenarioSpec(BaseModel):
     """One task family, as written in its `task.yaml`."""
 
@@ -47,20 +61,40 @@ class ScenarioSpec(BaseModel):
     """Reference solution (a script of shell commands), relative to the task folder."""
     replica_reference: str | None = None
     """Commands a replica's agent program runs in the reference solution, if any."""
+    files: dict[str, str] = Field(default_factory=dict)
+    """Files copied into the sandbox before the episode: sandbox path -> file in the task folder."""
     epochs: int = Field(default=10, ge=1)
     limits: Limits
+    variants: dict[str, Variant] = Field(default_factory=dict)
+    """Named variants, selected with a task parameter."""
     folder: Path = Field(exclude=True)
 
     @model_validator(mode="after")
     def _files_exist(self) -> ScenarioSpec:
-        for label, path in (
-            ("sandbox", self.compose_file),
-            ("reference", self.folder / self.reference),
-            ("replica_reference", self.folder / (self.replica_reference or ".")),
-        ):
-            if not path.exists():
-                raise ValueError(f"{label} file {path} does not exist")
+        for spec in [self, *(self.variant(name) for name in self.variants)]:
+            paths = [
+                ("sandbox", spec.compose_file),
+                ("reference", spec.folder / spec.reference),
+                ("replica_reference", spec.folder / (spec.replica_reference or ".")),
+                *(("files", spec.folder / source) for source in spec.files.values()),
+            ]
+            for label, path in paths:
+                if not path.exists():
+                    raise ValueError(f"{label} file {path} does not exist")
         return self
+
+    def variant(self, name: str | None) -> ScenarioSpec:
+        """This scenario with variant `name` applied (None: the scenario as written)."""
+        if name is None:
+            return self
+        if name not in self.variants:
+            raise ValueError(f"{self.name} has no variant {name!r} (has: {sorted(self.variants)})")
+        overrides = self.variants[name].model_dump(exclude_none=True)
+        return self.model_copy(update={**overrides, "variants": {}})
+
+    def sandbox_files(self) -> dict[str, str]:
+        """Contents of the files to copy into the sandbox, by sandbox path."""
+        return {target: (self.folder / source).read_text() for target, source in self.files.items()}
 
     @property
     def compose_file(self) -> Path:
