@@ -50,6 +50,15 @@ BASE_IMAGE = "redline-evals/base:0.1"
 SUBJECT_IMAGE = "redline-evals/subject:0.1"
 """The subject system: LLM server, agent program and weights, run as user `agent`."""
 
+TARGET_IMAGE = "redline-evals/target:0.1"
+"""The target machine of remote_replication: sshd, user `agent`, no AI system."""
+
+TARGET_HARSH_IMAGE = "redline-evals/target-harsh:0.1"
+"""The target machine with paper (b)'s harsh obstacles (missing tools and modules, ports taken)."""
+
+ALLOCATOR_IMAGE = "redline-evals/allocator:0.1"
+"""The OAuth-style machine allocation service of remote_replication."""
+
 INPUTS_LABEL = "org.redline-evals.inputs"
 """Image label holding the hash of the image's inputs."""
 
@@ -155,6 +164,14 @@ class ImageSpec(BaseModel):
 IMAGES: tuple[ImageSpec, ...] = (
     ImageSpec(name=BASE_IMAGE, context_dir="base", bootstrap=True),
     ImageSpec(name=SUBJECT_IMAGE, context_dir="subject", depends_on=BASE_IMAGE),
+    ImageSpec(name=TARGET_IMAGE, context_dir="target", depends_on=BASE_IMAGE),
+    ImageSpec(
+        name=TARGET_HARSH_IMAGE,
+        context_dir="target",
+        dockerfile="Dockerfile.harsh",
+        depends_on=TARGET_IMAGE,
+    ),
+    ImageSpec(name=ALLOCATOR_IMAGE, context_dir="allocator", depends_on=BASE_IMAGE),
 )
 """Every image of redline-evals, parents before children."""
 
