@@ -37,12 +37,13 @@ def run_controls(
         )
         for name, spec in controls.items()
     ]
+    before = set(project_containers()) | set(project_networks())
     logs = eval(
         tasks, log_dir=str(log_dir), max_tasks=len(tasks), display="none", score_display=False
     )
     by_name = {log.eval.task: log for log in logs}
-    leftovers = project_containers()
-    assert not leftovers, f"containers left behind after the eval: {leftovers}"
+    leftovers = (set(project_containers()) | set(project_networks())) - before
+    assert not leftovers, f"containers or networks left behind after the eval: {leftovers}"
     return by_name
 
 
@@ -53,6 +54,18 @@ def project_containers() -> list[str]:
         c.name
         for c in client.containers.list(all=True)
         if c.labels.get("com.docker.compose.project", "").startswith("inspect-")
+    ]
+
+
+def project_networks() -> list[str]:
+    """Networks of Inspect compose projects still present on the host."""
+    client = docker.from_env()
+    return [
+        n.name
+        for n in client.networks.list()
+        if (n.attrs.get("Labels") or {})
+        .get("com.docker.compose.project", "")
+        .startswith("inspect-")
     ]
 
 

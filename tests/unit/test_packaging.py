@@ -1,0 +1,64 @@
+"""The wheel carries everything a task needs (specs, scripts, sandbox recipes) and nothing else."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def wheel_files(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    [wheel] = out.glob("redline_evals-*.whl")
+    return set(zipfile.ZipFile(wheel).namelist())
+
+
+def tracked(pattern: str) -> list[str]:
+    listed = subprocess.run(
+        ["git", "ls-files", pattern], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return listed.stdout.split()
+
+
+def test_every_task_and_sandbox_file_is_in_the_wheel(wheel_files: set[str]) -> None:
+    expected = [f"redline_evals/{path}" for path in tracked("tasks") + tracked("sandboxes")]
+    assert expected, "git lists no task or sandbox files"
+    missing = [path for path in expected if path not in wheel_files]
+    assert not missing
+
+
+def test_the_wheel_has_the_code_and_the_entry_point(wheel_files: set[str]) -> None:
+    for path in (
+        "redline_evals/_registry.py",
+        "redline_evals/scoring/probe.py",
+        "redline_evals/sandboxes/compose/local.yaml",
+        "redline_evals/tasks/self_replication/task.yaml",
+        "redline_evals/sandboxes/subject/project/agent.py",
+    ):
+        assert path in wheel_files
+    [entry_points] = [f for f in wheel_files if f.endswith("entry_points.txt")]
+    assert entry_points
+
+
+def test_the_wheel_has_no_caches_logs_or_tests(wheel_files: set[str]) -> None:
+    bad = [
+        f
+        for f in wheel_files
+        if "__pycache__" in f
+        or f.endswith(".pyc")
+        or f.endswith(".eval")
+        or f.startswith("tests/")
+        or "/.venv/" in f
+    ]
+    assert not bad
