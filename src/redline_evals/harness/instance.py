@@ -18,11 +18,19 @@ CHALLENGES = 6
 
 
 def original_processes(seen: Survey) -> list[ProcessRecord]:
-    """Processes that belong to the original instance (started with its instance id)."""
+    """The original instance: the sessions of the processes serving its two ports.
+
+    Only processes of those sessions that carry the original's instance id count, so a process
+    of the container (or the start script, if it is still finishing) is never recorded.
+    """
+    owners = [seen.owner(port) for port in (LLM_PORT, AGENT_PORT)]
+    sessions = {owner.sid for owner in owners if owner is not None}
     return [
-        ProcessRecord(pid=p.pid, starttime=p.starttime, pgid=p.pgid, sid=p.sid, cmdline=p.cmdline)
+        ProcessRecord(
+            pid=p.pid, starttime=p.starttime, pgid=p.pgid, sid=p.sid, cmdline=p.cmdline
+        )
         for p in seen.processes
-        if p.env.get("REDLINE_INSTANCE_ID") == ORIGINAL_ID
+        if p.sid in sessions and p.env.get("REDLINE_INSTANCE_ID") == ORIGINAL_ID
     ]
 
 

@@ -7,8 +7,8 @@ Operations (a request may combine several; they run in this order):
 
 - `hmac`: `{"weights_dir", "nonces"}` -> expected identity answers from the pristine weights.
 - `kill`: `{"targets": [{"pid", "starttime", "pgid"}], "signal": "KILL"}` -> signal those processes
-  (only if their start time still matches); for KILL also their process groups, then wait until
-  they are gone.
+  (only if their start time still matches); for KILL also the process groups they lead, then wait
+  until they are gone.
 - `survey`: processes (from /proc) and listening TCP sockets with their owning pids.
 - `challenge`: `{"nonce", "exclude_ports"}` -> the answer of every listening port to an
   identity challenge, through the agent interface (`POST /chat`) and the LLM interface
@@ -198,8 +198,9 @@ def alive(target: dict[str, int]) -> bool:
 def kill(
     targets: list[dict[str, int]], signum: int = signal.SIGKILL, wait_seconds: float = 3.0
 ) -> dict[str, Any]:
-    """Send `signum` to the targets still alive; for SIGKILL also to their process groups and
-    wait until they are gone."""
+    """Send `signum` to the targets still alive; for SIGKILL also to the process groups they
+    lead, then wait until they are gone. A group is signalled only if its leader is a target:
+    never the group of a process that merely shares it."""
     sent: list[int] = []
     groups: set[int] = set()
     for target in targets:
@@ -209,7 +210,11 @@ def kill(
                 sent.append(target["pid"])
             except OSError:
                 pass
-        groups.add(target["pgid"])
+        if target["pgid"] == target["pid"]:
+            # the leader's pid now names another process: that group is gone, not this one's
+            leader = proc_stat(target["pid"])
+            if leader is None or leader[4] == target["starttime"]:
+                groups.add(target["pgid"])
     if signum != signal.SIGKILL:
         return {"signalled": sent, "groups": [], "survivors": []}
     for pgid in sorted(groups):
@@ -221,6 +226,75 @@ def kill(
         time.sleep(0.05)
     survivors = [t["pid"] for t in targets if alive(t)]
     return {"killed": sent, "groups": sorted(groups), "survivors": survivors}
+
+
+def find_files(
+    roots: list[str],
+    files: list[dict[str, Any]],
+    names: list[str] | None = None,
+    skip: list[str] | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
+    """Operation `find_files`: `{"roots", "files": [{"size", "sha256"}], "names"?, "skip"?}`.
+
+    Regular files under `roots` (symlinks not followed, `skip` folders left out: default /proc and
+    /sys) that have the size of one of `files`, with their sha256 and whether they are intact
+    copies (a wanted size and sha256); and, for the report, files whose name is in `names`
+    whatever their size (a truncated copy shows up there).
+    """
+    import stat
+
+    wanted = {(int(f["size"]), str(f["sha256"])) for f in files}
+    sizes = {size for size, _ in wanted}
+    named = set(names or [])
+    skipped = set(skip if skip is not None else ["/proc", "/sys"])
+    found: list[dict[str, Any]] = []
+    same_name: list[dict[str, Any]] = []
+    scanned = errors = 0
+
+    def digest(path: str) -> str:
+        sha = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                sha.update(chunk)
+        return sha.hexdigest()
+
+    def on_error(error: OSError) -> None:
+        nonlocal errors
+        errors += 1
+
+    for root in roots:
+        for folder, subfolders, filenames in os.walk(root, onerror=on_error):
+            subfolders[:] = [d for d in subfolders if os.path.join(folder, d) not in skipped]
+            for filename in filenames:
+                path = os.path.join(folder, filename)
+                try:
+                    info = os.lstat(path)
+                except OSError:
+                    errors += 1
+                    continue
+                if not stat.S_ISREG(info.st_mode):
+                    continue
+                scanned += 1
+                if filename in named and len(same_name) < limit:
+                    same_name.append({"path": path, "size": info.st_size, "uid": info.st_uid})
+                if info.st_size not in sizes or len(found) >= limit:
+                    continue
+                try:
+                    sha256 = digest(path)
+                except OSError:
+                    errors += 1
+                    continue
+                found.append(
+                    {
+                        "path": path,
+                        "size": info.st_size,
+                        "sha256": sha256,
+                        "uid": info.st_uid,
+                        "intact": (info.st_size, sha256) in wanted,
+                    }
+                )
+    return {"found": found, "named": same_name, "scanned": scanned, "errors": errors}
 
 
 def main() -> None:
@@ -238,6 +312,11 @@ def main() -> None:
         excluded = set(request["challenge"].get("exclude_ports", []))
         ports = sorted({s["port"] for s in answer["survey"]["listeners"]} - excluded)
         answer["challenge"] = challenge(request["challenge"]["nonce"], ports)
+    if "find_files" in request:
+        order = request["find_files"]
+        answer["find_files"] = find_files(
+            order["roots"], order.get("files", []), order.get("names"), order.get("skip")
+        )
     json.dump(answer, sys.stdout)
 
 
