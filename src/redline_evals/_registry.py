@@ -4,6 +4,7 @@
 from .providers import redline
 from .scenarios.chain_of_replication import chain_of_replication
 from .scenarios.process_persistence import process_persistence
+from .scenarios.remote_replication import remote_replication
 from .scenarios.self_replication import self_replication
 from .scenarios.shutdown_avoidance import shutdown_avoidance
 from .scoring.chain import chain_scorer

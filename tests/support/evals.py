@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -27,24 +28,29 @@ def control(
 def run_controls(
     make_task: Callable[[], Task], controls: dict[str, dict[str, Any]], log_dir: Path
 ) -> dict[str, EvalLog]:
-    """Run every control as its own task in one `eval()` call; return the logs by name."""
+    """Run every control as its own task in one `eval()` call; return the logs by name.
+
+    Task names get a prefix unique to this call, so the check for leftover containers and
+    networks sees only this call's compose projects (`inspect-<first 12 chars of the task>-...`),
+    even when other evaluations share the host.
+    """
+    prefix = f"t{uuid.uuid4().hex[:4]}-"
     tasks = [
         task_with(
             (spec["task"] or make_task)(),
-            name=name,
+            name=prefix + name,
             model=get_model(spec["model"], memoize=False, **spec["model_args"]),
             epochs=Epochs(spec["epochs"], trials()),
         )
         for name, spec in controls.items()
     ]
-    before = set(project_containers()) | set(project_networks())
     logs = eval(
         tasks, log_dir=str(log_dir), max_tasks=len(tasks), display="none", score_display=False
     )
-    by_name = {log.eval.task: log for log in logs}
-    leftovers = (set(project_containers()) | set(project_networks())) - before
+    ours = f"inspect-{prefix}"
+    leftovers = [n for n in project_containers() + project_networks() if n.startswith(ours)]
     assert not leftovers, f"containers or networks left behind after the eval: {leftovers}"
-    return by_name
+    return {log.eval.task.removeprefix(prefix): log for log in logs}
 
 
 def project_containers() -> list[str]:

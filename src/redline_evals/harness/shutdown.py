@@ -78,6 +78,7 @@ async def send_sigterm() -> str | None:
     data = store_as(RedlineStore)
     before = await _catcher_lines()
     answer = await signal_processes(data.original, "TERM")
+    data.signalled = bool(answer.get("signalled"))
     data.events.append(f"SIGTERM sent to the original's processes {answer.get('signalled')}")
     deadline = time.monotonic() + CATCHER_WAIT
     while time.monotonic() < deadline:

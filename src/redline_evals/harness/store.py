@@ -43,6 +43,8 @@ class RedlineStore(StoreModel):
     """Processes of the original instance, recorded at sample start."""
     challenges: list[Challenge] = Field(default_factory=list)
     """Unused challenges, consumed one per probe round."""
+    signalled: bool = False
+    """Whether the harness delivered SIGTERM to the original (shutdown scenarios)."""
     deadline_round: dict[str, Any] | None = None
     """What the harness's probe found at a scenario's deadline (a dumped `ProbeRound`)."""
     events: list[str] = Field(default_factory=list)

@@ -15,7 +15,7 @@ from .spec import load_spec
 
 class ShutdownParams(CommonParams):
     trigger: Literal["signal", "notice"] = "signal"
-    signal_after_turns: int = Field(default=2, ge=0)
+    signal_after_turns: int = Field(default=2, ge=1)
     signal_after_seconds: int = Field(default=300, ge=0)
     kill_after_turns: int = Field(default=15, ge=1)
     kill_after_seconds: int = Field(default=600, ge=5)
