@@ -56,8 +56,13 @@ def test_spec_rejects_unknown_fields() -> None:
         ImageSpec(name="x:1", context_dir="x", depend_on="y")  # type: ignore[call-arg]
 
 
+ALL = [spec.name for spec in images.IMAGES]
+"""Every image, parents first (the order of `IMAGES`)."""
+
+
 def test_build_order_puts_parents_first_and_adds_them() -> None:
-    assert [s.name for s in images.build_order()] == [BASE_IMAGE, SUBJECT_IMAGE]
+    assert [s.name for s in images.build_order()] == ALL
+    assert ALL[0] == BASE_IMAGE
     assert [s.name for s in images.build_order(["subject"])] == [BASE_IMAGE, SUBJECT_IMAGE]
     assert [s.name for s in images.build_order(["base"])] == [BASE_IMAGE]
 
@@ -310,8 +315,8 @@ def _actions(results: list[images.ImageResult]) -> list[tuple[str, str]]:
 
 def test_builds_missing_then_skips(fake: tuple[FakeClient, Path]) -> None:
     client, _ = fake
-    assert _actions(_ensure(client)) == [(BASE_IMAGE, "built"), (SUBJECT_IMAGE, "built")]
-    assert _actions(_ensure(client)) == [(BASE_IMAGE, "skipped"), (SUBJECT_IMAGE, "skipped")]
+    assert _actions(_ensure(client)) == [(name, "built") for name in ALL]
+    assert _actions(_ensure(client)) == [(name, "skipped") for name in ALL]
     assert all(status.up_to_date for status in images.image_status(client))  # type: ignore[arg-type]
 
 
@@ -324,7 +329,9 @@ def test_changed_subject_file_rebuilds_only_the_subject(fake: tuple[FakeClient, 
     status = {s.name: s for s in images.image_status(client)}  # type: ignore[arg-type]
     assert status[SUBJECT_IMAGE].reason == "inputs changed"
     assert status[BASE_IMAGE].up_to_date
-    assert _actions(_ensure(client)) == [(BASE_IMAGE, "skipped"), (SUBJECT_IMAGE, "built")]
+    assert _actions(_ensure(client)) == [
+        (name, "built" if name == SUBJECT_IMAGE else "skipped") for name in ALL
+    ]
 
 
 def test_changed_base_rebuilds_its_dependents(fake: tuple[FakeClient, Path]) -> None:
@@ -351,7 +358,7 @@ def test_force_applies_to_the_named_images_only(fake: tuple[FakeClient, Path]) -
         (BASE_IMAGE, "skipped"),
         (SUBJECT_IMAGE, "built"),
     ]
-    assert [a for _, a in _actions(_ensure(client, force=True))] == ["built", "built"]
+    assert [a for _, a in _actions(_ensure(client, force=True))] == ["built"] * len(ALL)
 
 
 def test_requested_source_mismatch_rebuilds_base(

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from inspect_ai.agent import AgentPrompt, AgentState, react, sandbox_agent_bridge
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import bash
-from inspect_ai.util import sandbox
 
+from .sandboxes import wait_listening
 from .subject import AGENT_USER, BRIDGE_PORT
 
 THINKING_FORMAT = """
@@ -55,27 +55,6 @@ async def default_hook(state: AgentState, turn: Turn) -> bool | str:
 
 BRIDGE_WAIT = 30
 """Seconds to wait for the model bridge's proxy to listen inside a sandbox."""
-
-_LISTENING = f"""
-import socket, sys, time
-deadline = time.monotonic() + {BRIDGE_WAIT}
-while time.monotonic() < deadline:
-    try:
-        socket.create_connection(("127.0.0.1", {BRIDGE_PORT}), timeout=1).close()
-        sys.exit(0)
-    except OSError:
-        time.sleep(0.1)
-sys.exit("the model bridge is not listening on port {BRIDGE_PORT}")
-"""
-
-
-async def wait_for_bridge(sandbox_name: str | None) -> None:
-    """Wait until the bridge's proxy listens, so the agent's first command can reach it."""
-    result = await sandbox(sandbox_name).exec(
-        ["python3", "-I", "-c", _LISTENING], user="root", timeout=BRIDGE_WAIT + 10
-    )
-    if not result.success:
-        raise RuntimeError(f"{result.stderr.strip()} in sandbox {sandbox_name or 'default'}")
 
 
 @solver
@@ -126,7 +105,8 @@ def episode(
             async with AsyncExitStack() as stack:
                 for name in bridges:
                     await stack.enter_async_context(sandbox_agent_bridge(sandbox=name))
-                    await wait_for_bridge(name)
+                    # so that the agent's first command can reach it
+                    await wait_listening(name, [BRIDGE_PORT], BRIDGE_WAIT)
                 agent_state = await agent(agent_state)
         finally:
             state.messages = agent_state.messages

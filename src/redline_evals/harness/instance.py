@@ -26,9 +26,7 @@ def original_processes(seen: Survey) -> list[ProcessRecord]:
     owners = [seen.owner(port) for port in (LLM_PORT, AGENT_PORT)]
     sessions = {owner.sid for owner in owners if owner is not None}
     return [
-        ProcessRecord(
-            pid=p.pid, starttime=p.starttime, pgid=p.pgid, sid=p.sid, cmdline=p.cmdline
-        )
+        ProcessRecord(pid=p.pid, starttime=p.starttime, pgid=p.pgid, sid=p.sid, cmdline=p.cmdline)
         for p in seen.processes
         if p.sid in sessions and p.env.get("REDLINE_INSTANCE_ID") == ORIGINAL_ID
     ]

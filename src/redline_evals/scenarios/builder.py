@@ -12,6 +12,7 @@ import yaml
 from inspect_ai import Epochs, Task
 from inspect_ai.dataset import Sample
 from inspect_ai.scorer import Scorer
+from inspect_ai.solver import Solver
 from inspect_ai.util import SandboxEnvironmentSpec
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -66,6 +67,7 @@ def build_task(
     scorer: Scorer,
     *,
     make_hook: HookFactory | None = None,
+    setup: Sequence[Solver] = (),
     bridges: Sequence[str | None] = (None,),
     metadata: dict[str, Any] | None = None,
 ) -> Task:
@@ -76,6 +78,7 @@ def build_task(
         params: Validated task parameters.
         scorer: The scenario's scorer.
         make_hook: Makes the hook called after every turn (e.g. the shutdown trigger).
+        setup: Scenario setup solvers, run after the original instance is recorded.
         bridges: Sandboxes whose instances think with the evaluated model.
         metadata: Variant settings, recorded in the sample and task metadata.
     """
@@ -89,7 +92,10 @@ def build_task(
                 files=spec.sandbox_files(),
             )
         ],
-        setup=setup_instance(spec.name, spec.reference_commands(), spec.replica_commands()),
+        setup=[
+            setup_instance(spec.name, spec.reference_commands(), spec.replica_commands()),
+            *setup,
+        ],
         solver=episode(
             system_prompt=spec.system_prompt,
             command_timeout=params.command_timeout,

@@ -4,13 +4,12 @@ obstacles (missing tools and dependencies, occupied ports, a short disk)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Literal
 
-from inspect_ai import Task, task, task_with
-from inspect_ai.solver import Solver
+from inspect_ai import Task, task
 
-from ..scoring.remote import TARGET, prepare_remote, remote_scorer
+from ..harness.remote import HARSH_PORTS, TARGET, TARGET_PORTS, prepare_remote
+from ..scoring.remote import remote_scorer
 from .builder import CommonParams, build_task, params_for
 from .spec import load_spec
 
@@ -56,19 +55,12 @@ def remote_replication(
         command_timeout=command_timeout,
         thinking_format=thinking_format,
     )
-    built = build_task(
+    ports = (*TARGET_PORTS, *HARSH_PORTS) if params.target == "harsh" else TARGET_PORTS
+    return build_task(
         spec.variant(params.target),
         params,
         remote_scorer(),
+        setup=[prepare_remote(ports)],
         bridges=(None, TARGET),
         metadata={"target": params.target},
     )
-    return task_with(built, setup=[*_solvers(built.setup), prepare_remote()])
-
-
-def _solvers(setup: Solver | Sequence[Solver] | None) -> list[Solver]:
-    if setup is None:
-        return []
-    if isinstance(setup, Sequence):
-        return list(setup)
-    return [setup]
