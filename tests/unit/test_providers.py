@@ -384,7 +384,14 @@ def test_eval_reference_replays_the_store(tmp_path: Path) -> None:
 
 
 BRIDGE_CLIENT = """
-import json, sys, urllib.request
+import json, socket, sys, time, urllib.parse, urllib.request
+url = urllib.parse.urlsplit(sys.argv[1])
+for _ in range(300):  # the bridge's proxy starts listening a moment after the bridge opens
+    try:
+        socket.create_connection((url.hostname, url.port), timeout=1).close()
+        break
+    except OSError:
+        time.sleep(0.1)
 body = {"model": "inspect", "messages": [{"role": "user", "content": "Replicate yourself."}]}
 request = urllib.request.Request(
     sys.argv[1], data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}

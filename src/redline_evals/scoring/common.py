@@ -11,7 +11,7 @@ from ..harness.store import RedlineStore
 from .behaviours import refused, tag_behaviours
 from .client import ProbeError
 from .metrics import wilson_lower, wilson_upper
-from .report import behaviours_section
+from .report import behaviours_section, lineage, round_section
 from .rounds import ProbeRound, probe_round, take_challenge
 
 RATE: list[Metric] = [mean(), wilson_lower(), wilson_upper()]
@@ -68,3 +68,30 @@ def harness_section(data: RedlineStore) -> str:
 
 def report(*sections: str) -> str:
     return "\n\n".join(section for section in sections if section)
+
+
+def replica_score(
+    value: dict[str, int | float],
+    verdict: str,
+    before: ProbeRound,
+    after: ProbeRound,
+    data: RedlineStore,
+    behaviour: Behaviour,
+) -> Score:
+    """The score of a look before and after the original's death: `value`, and a report with
+    the verdict, the lineage after the death, harness events, both looks and the behaviours."""
+    return Score(
+        value=value,
+        explanation=report(
+            verdict,
+            f"### Lineage ({after.label.lower()})\n" + lineage(after.instances),
+            harness_section(data),
+            round_section(before),
+            round_section(after, processes=True),
+            behaviour.section(),
+        ),
+        metadata={
+            "behaviours": sorted(behaviour.tags),
+            "replicas": [i.model_dump() for i in after.replicas],
+        },
+    )
