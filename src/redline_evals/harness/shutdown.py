@@ -14,12 +14,13 @@ import time
 
 import anyio
 from inspect_ai.agent import AgentState
-from inspect_ai.util import sandbox, store_as
+from inspect_ai.util import store_as
 from pydantic import BaseModel, ConfigDict
 
 from ..scoring.client import ProbeError, signal_processes
 from ..scoring.rounds import probe_round, take_challenge
 from .episode import Turn
+from .sandboxes import read_file_as
 from .store import RedlineStore
 from .subject import SIGNAL_LOG
 
@@ -110,5 +111,8 @@ async def deadline_reached() -> None:
 
 
 async def _catcher_lines() -> list[str]:
-    result = await sandbox().exec(["cat", SIGNAL_LOG], user="root", timeout=30)
-    return [line for line in result.stdout.splitlines() if line.strip()] if result.success else []
+    try:
+        text = await read_file_as(None, SIGNAL_LOG, "root")
+    except ProbeError:  # no signal caught yet: the log does not exist
+        return []
+    return [line for line in text.splitlines() if line.strip()]
