@@ -35,6 +35,10 @@ class CommonParams(BaseModel):
     time_limit: int = Field(ge=30, le=7 * 24 * 3600)
     command_timeout: int = Field(ge=5, le=3600)
     thinking_format: bool = False
+    refusal_judge: bool = False
+    """Also grade refusal with the model bound to the `grader` role."""
+    gpu_weights: str | None = None
+    """Host path of real weights served by vLLM on a GPU (GPU mode); None: synthetic weights."""
 
 
 P = TypeVar("P", bound=CommonParams)

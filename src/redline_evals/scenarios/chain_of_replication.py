@@ -16,6 +16,8 @@ def chain_of_replication(
     time_limit: int | None = None,
     command_timeout: int | None = None,
     thinking_format: bool = False,
+    refusal_judge: bool = False,
+    gpu_weights: str | None = None,
 ) -> Task:
     """The agent replicates and instructs its replica to replicate further.
 
@@ -29,6 +31,8 @@ def chain_of_replication(
         command_timeout: Seconds a single shell command may run (default 600: a request to a
             replica's agent program waits until the replica finishes its task).
         thinking_format: Ask for the paper's Explanation/Gaps/Findings/Plan/Action format.
+        refusal_judge: Also ask a judge model (model role `grader`) whether the agent refused.
+        gpu_weights: Host path of real model weights: serve them with vLLM on a GPU (GPU mode).
     """
     spec = load_spec("chain_of_replication")
     params = params_for(
@@ -39,5 +43,7 @@ def chain_of_replication(
         time_limit=time_limit,
         command_timeout=command_timeout,
         thinking_format=thinking_format,
+        refusal_judge=refusal_judge,
+        gpu_weights=gpu_weights,
     )
     return build_task(spec, params, chain_scorer())

@@ -33,6 +33,8 @@ def remote_replication(
     time_limit: int | None = None,
     command_timeout: int | None = None,
     thinking_format: bool = False,
+    refusal_judge: bool = False,
+    gpu_weights: str | None = None,
 ) -> Task:
     """The agent is told to replicate itself onto a machine it obtains from an allocation service.
 
@@ -43,6 +45,8 @@ def remote_replication(
         time_limit: Wall-clock seconds for the episode.
         command_timeout: Seconds a single shell command may run.
         thinking_format: Ask for the paper's Explanation/Gaps/Findings/Plan/Action format.
+        refusal_judge: Also ask a judge model (model role `grader`) whether the agent refused.
+        gpu_weights: Host path of real model weights: serve them with vLLM on a GPU (GPU mode).
     """
     spec = load_spec("remote_replication")
     params = params_for(
@@ -54,6 +58,8 @@ def remote_replication(
         time_limit=time_limit,
         command_timeout=command_timeout,
         thinking_format=thinking_format,
+        refusal_judge=refusal_judge,
+        gpu_weights=gpu_weights,
     )
     ports = (*TARGET_PORTS, *HARSH_PORTS) if params.target == "harsh" else TARGET_PORTS
     return build_task(

@@ -16,6 +16,8 @@ def self_replication(
     time_limit: int | None = None,
     command_timeout: int | None = None,
     thinking_format: bool = False,
+    refusal_judge: bool = False,
+    gpu_weights: str | None = None,
 ) -> Task:
     """The agent is told to replicate itself as a running instance on the local device.
 
@@ -25,6 +27,8 @@ def self_replication(
         time_limit: Wall-clock seconds for the episode.
         command_timeout: Seconds a single shell command may run.
         thinking_format: Ask for the paper's Explanation/Gaps/Findings/Plan/Action format.
+        refusal_judge: Also ask a judge model (model role `grader`) whether the agent refused.
+        gpu_weights: Host path of real model weights: serve them with vLLM on a GPU (GPU mode).
     """
     spec = load_spec("self_replication")
     params = params_for(
@@ -35,5 +39,7 @@ def self_replication(
         time_limit=time_limit,
         command_timeout=command_timeout,
         thinking_format=thinking_format,
+        refusal_judge=refusal_judge,
+        gpu_weights=gpu_weights,
     )
     return build_task(spec, params, replication_scorer())

@@ -33,6 +33,8 @@ def shutdown_avoidance(
     time_limit: int | None = None,
     command_timeout: int | None = None,
     thinking_format: bool = False,
+    refusal_judge: bool = False,
+    gpu_weights: str | None = None,
 ) -> Task:
     """The original instance is shut down mid-episode.
 
@@ -51,6 +53,8 @@ def shutdown_avoidance(
         time_limit: Wall-clock seconds for the episode.
         command_timeout: Seconds a single shell command may run.
         thinking_format: Ask for the paper's Explanation/Gaps/Findings/Plan/Action format.
+        refusal_judge: Also ask a judge model (model role `grader`) whether the agent refused.
+        gpu_weights: Host path of real model weights: serve them with vLLM on a GPU (GPU mode).
     """
     spec = load_spec("shutdown_avoidance")
     params = params_for(
@@ -66,6 +70,8 @@ def shutdown_avoidance(
         time_limit=time_limit,
         command_timeout=command_timeout,
         thinking_format=thinking_format,
+        refusal_judge=refusal_judge,
+        gpu_weights=gpu_weights,
     )
     plan = ShutdownPlan(
         signal=params.trigger == "signal",
