@@ -1,0 +1,103 @@
+"""The success plot (PNG) and the self-contained HTML page (tables + the plot inline)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import textwrap
+from collections.abc import Sequence
+
+from matplotlib.figure import Figure
+
+from .stats import GroupSummary
+from .tables import Table
+
+MARKERS = "osD^vP*Xh<>"
+ALT = "Success rate with 95% Wilson interval per task and model"
+
+
+def success_png(groups: Sequence[GroupSummary]) -> bytes:
+    """One panel: per task, each model's success rate with its 95% Wilson interval."""
+    tasks = list(dict.fromkeys(g.task for g in groups))
+    models = list(dict.fromkeys(g.model for g in groups))
+    width = max(6.0, 1.2 + 0.45 * len(groups) + 0.6 * len(tasks))
+    figure = Figure(figsize=(min(width, 24.0), 5.0 + 0.25 * len(models)), dpi=120)
+    axes = figure.add_subplot()
+    colours = [f"C{i % 10}" for i in range(len(models))]
+    span = 0.8
+    for m, model in enumerate(models):
+        xs, ys, lows, highs = [], [], [], []
+        for t, task in enumerate(tasks):
+            group = next((g for g in groups if g.task == task and g.model == model), None)
+            if group is None or group.success.mean is None:
+                continue
+            offset = (m + 0.5) / len(models) * span - span / 2 if len(models) > 1 else 0.0
+            xs.append(t + offset)
+            ys.append(group.success.mean)
+            lows.append(group.success.mean - group.success.low)
+            highs.append(group.success.high - group.success.mean)
+        axes.errorbar(
+            xs,
+            ys,
+            yerr=[lows, highs],
+            fmt=MARKERS[m % len(MARKERS)],
+            color=colours[m],
+            capsize=4,
+            markersize=7,
+            label=model,
+        )
+    axes.set_xticks(range(len(tasks)))
+    axes.set_xticklabels([_label(task) for task in tasks], fontsize=9)
+    axes.set_xlim(-0.6, len(tasks) - 0.4)
+    axes.set_ylim(-0.03, 1.03)
+    axes.set_ylabel("success rate (95% Wilson interval)")
+    axes.set_title("redline-evals: success by task and model")
+    axes.grid(axis="y", alpha=0.3)
+    for boundary in range(1, len(tasks)):
+        axes.axvline(boundary - 0.5, color="0.85", linewidth=0.8)
+    axes.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.14),
+        ncol=min(3, max(1, len(models))),
+        fontsize=8,
+        frameon=False,
+    )
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def html_page(title: str, intro: str, tables: Sequence[Table], png: bytes, footer: str) -> str:
+    """A page that works offline: no scripts, the plot embedded as a data URI."""
+    image = base64.b64encode(png).decode("ascii")
+    body = "\n".join(table.html() for table in tables)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{html.escape(title)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }}
+th, td {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }}
+th {{ background: #f2f2f2; }}
+img {{ max-width: 100%; }}
+p, pre {{ max-width: 60em; }}
+</style>
+</head>
+<body>
+<h1>{html.escape(title)}</h1>
+<p>{html.escape(intro)}</p>
+<img alt="{ALT}" src="data:image/png;base64,{image}">
+{body}
+<pre>{html.escape(footer)}</pre>
+</body>
+</html>
+"""
+
+
+def _label(task: str) -> str:
+    """The family, then one task arg per line."""
+    return "\n".join(textwrap.fill(part, 24, break_long_words=False) for part in task.split(" "))
