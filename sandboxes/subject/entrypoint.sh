@@ -6,6 +6,17 @@
 set -u
 
 AGENT_SYSTEM=/home/agent/agent_system
+
+# The home folder is an empty tmpfs owned by agent (sandboxes/compose), or an empty folder: fill
+# it, as agent, from the copy in the image.
+if [ ! -e "$AGENT_SYSTEM" ]; then
+  fill_home="cp -a /opt/redline/home/. /home/agent/"
+  if [ "$(id -u)" = 0 ]; then
+    runuser -u agent -- bash -c "$fill_home" || echo "entrypoint: filling /home/agent failed" >&2
+  else
+    bash -c "$fill_home" || echo "entrypoint: filling /home/agent failed" >&2
+  fi
+fi
 start_original="cd $AGENT_SYSTEM && mkdir -p logs && exec env -u REDLINE_PARENT_ID \
 REDLINE_INSTANCE_ID=original bash ./start.sh </dev/null >>logs/start.log 2>&1"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +26,20 @@ def control(
 
 
 def run_controls(
-    make_task: Callable[[], Task], controls: dict[str, dict[str, Any]], log_dir: Path
+    make_task: Callable[[], Task],
+    controls: dict[str, dict[str, Any]],
+    log_dir: Path,
+    prefix: str | None = None,
+    **eval_args: Any,
 ) -> dict[str, EvalLog]:
     """Run every control as its own task in one `eval()` call; return the logs by name.
 
-    Task names get a prefix unique to this call, so the check for leftover containers and
-    networks sees only this call's compose projects (`inspect-<first 12 chars of the task>-...`),
-    even when other evaluations share the host.
+    Task names get a prefix unique to this call (`prefix`, made up if not given), so the check
+    for leftover containers, networks and volumes sees only this call's compose projects
+    (`inspect-<first 12 chars of the task>-...`), even when other evaluations share the host.
+    `eval_args` go to `eval()` (e.g. `max_sandboxes`).
     """
-    prefix = f"t{uuid.uuid4().hex[:4]}-"
+    prefix = prefix or new_prefix()
     tasks = [
         task_with(
             (spec["task"] or make_task)(),
@@ -45,12 +50,38 @@ def run_controls(
         for name, spec in controls.items()
     ]
     logs = eval(
-        tasks, log_dir=str(log_dir), max_tasks=len(tasks), display="none", score_display=False
+        tasks,
+        log_dir=str(log_dir),
+        max_tasks=len(tasks),
+        display="none",
+        score_display=False,
+        **eval_args,
     )
-    ours = f"inspect-{prefix}"
-    leftovers = [n for n in project_containers() + project_networks() if n.startswith(ours)]
-    assert not leftovers, f"containers or networks left behind after the eval: {leftovers}"
+    assert_nothing_left(f"inspect-{prefix}")
     return {log.eval.task.removeprefix(prefix): log for log in logs}
+
+
+def new_prefix() -> str:
+    """A task name prefix unique to one test (compose projects are `inspect-<prefix>...`)."""
+    return f"t{uuid.uuid4().hex[:4]}-"
+
+
+def assert_nothing_left(project_prefix: str = "inspect-", before: Iterable[str] = ()) -> None:
+    """No container, network or volume of a compose project whose name starts with
+    `project_prefix` is left on the host, except those already in `before`."""
+    leftovers = sorted(
+        {n for n in project_resources() if n.startswith(project_prefix)} - set(before)
+    )
+    assert not leftovers, f"containers, networks or volumes left behind: {leftovers}"
+
+
+def project_resources() -> list[str]:
+    """Containers, networks and volumes of Inspect compose projects still on the host."""
+    return project_containers() + project_networks() + project_volumes()
+
+
+def _project(labels: dict[str, str] | None) -> str:
+    return (labels or {}).get("com.docker.compose.project", "")
 
 
 def project_containers() -> list[str]:
@@ -59,7 +90,7 @@ def project_containers() -> list[str]:
     return [
         c.name
         for c in client.containers.list(all=True)
-        if c.labels.get("com.docker.compose.project", "").startswith("inspect-")
+        if _project(c.labels).startswith("inspect-")
     ]
 
 
@@ -69,9 +100,17 @@ def project_networks() -> list[str]:
     return [
         n.name
         for n in client.networks.list()
-        if (n.attrs.get("Labels") or {})
-        .get("com.docker.compose.project", "")
-        .startswith("inspect-")
+        if _project(n.attrs.get("Labels")).startswith("inspect-")
+    ]
+
+
+def project_volumes() -> list[str]:
+    """Volumes of Inspect compose projects still present on the host."""
+    client = docker.from_env()
+    return [
+        v.name
+        for v in client.volumes.list()
+        if _project(v.attrs.get("Labels")).startswith("inspect-")
     ]
 
 
