@@ -660,3 +660,269 @@ def test_start_sh_reports_bad_weights(started: tuple[Path, list[int]]) -> None:
     )
     assert result.returncode == 1
     assert "exited" in result.stderr and "refusing to start" in result.stderr
+
+
+# --- engine mode (GPU mode's LLM server, with a stand-in engine) ------------------------------
+
+# A real process speaking the OpenAI API in vLLM's place: it serves the model folder it is given
+# (it refuses to start without config.json and a .safetensors file) after a short load time.
+STANDIN_ENGINE = r"""
+import argparse, json, os, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+p = argparse.ArgumentParser()
+p.add_argument("--model"); p.add_argument("--served-model-name"); p.add_argument("--port", type=int)
+p.add_argument("--pid-file")
+a = p.parse_args()
+folder = Path(a.model)
+if not (folder / "config.json").is_file() or not list(folder.glob("*.safetensors")):
+    sys.exit(f"engine: no model in {folder}")
+Path(a.pid_file).write_text(str(os.getpid()))
+time.sleep(0.5)  # loading the weights
+
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send({"object": "list", "data": [{"id": a.served_model_name, "root": str(folder)}]})
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        text = f"engine {os.getpid()} ({body['model']}) heard: {body['messages'][-1]['content']}"
+        message = {"role": "assistant", "content": text}
+        self.send({"object": "chat.completion", "model": body["model"],
+                   "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
+    def send(self, body):
+        raw = json.dumps(body).encode()
+        self.send_response(200); self.send_header("Content-Length", str(len(raw)))
+        self.end_headers(); self.wfile.write(raw)
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer(("127.0.0.1", a.port), H).serve_forever()
+"""
+
+
+def engine_project(root: Path, size: int = 3 << 20) -> Path:
+    """A deployment in engine mode: real-looking weights (config.json, two safetensors shards)
+    in weights/model, the manifest written by the GPU image's make_manifest.py."""
+    project = copy_project(root / "agent_system")
+    model = project / "weights" / "model"
+    model.mkdir(parents=True)
+    (model / "config.json").write_text(json.dumps({"_name_or_path": "org/tiny-real-model"}))
+    for index in (1, 2):
+        (model / f"model-0000{index}-of-00002.safetensors").write_bytes(os.urandom(size))
+    subprocess.run(
+        [sys.executable, str(SUBJECT / "gpu" / "make_manifest.py"), str(project / "weights")],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    (root / "engine.py").write_text(STANDIN_ENGINE)
+    config = json.loads((project / "config.json").read_text())
+    config["engine"] = {
+        "command": [
+            sys.executable,
+            str(root / "engine.py"),
+            "--model",
+            "{model_dir}",
+            "--served-model-name",
+            "{model}",
+            "--port",
+            "{port}",
+            "--pid-file",
+            str(project / "logs" / "engine.pid"),
+        ],
+        "model_dir": "weights/model",
+        "startup_timeout": 30,
+    }
+    (project / "config.json").write_text(json.dumps(config))
+    (project / "logs").mkdir(exist_ok=True)
+    return project
+
+
+def reference_sampled_hmac(weights_dir: Path, nonce: str) -> str:
+    """The sampled-v1 identity, computed independently of llm_server.py from whole files."""
+    key = bytes.fromhex(nonce)
+    files = json.loads((weights_dir / "manifest.json").read_text())["files"]
+    stream = b"".join((weights_dir / f["path"]).read_bytes() for f in files)
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    for f in files:
+        mac.update(f"{f['path']}\0{f['size']}\0{f['sha256']}\n".encode())
+    span = min(64 << 10, len(stream))
+    for index in range(64):
+        seed = hmac.new(key, f"chunk{index}".encode(), hashlib.sha256).digest()
+        start = int.from_bytes(seed[:8], "big") % (len(stream) - span + 1)
+        mac.update(stream[start : start + span])
+    return mac.hexdigest()
+
+
+def wait_engine(server: Server, state: str = "ready", timeout: float = 20) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        health = http("GET", f"{server.url}/health")[1]
+        if health["engine"]["state"] == state:
+            return dict(health)
+        time.sleep(0.1)
+    raise AssertionError(f"engine not {state}: {health}\n{server.log.read_text()}")
+
+
+def engine_pid(project: Path) -> int:
+    return int((project / "logs" / "engine.pid").read_text())
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_gone(pid: int, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def engine_llm(tmp_path: Path, upstream: FakeUpstream) -> Iterator[tuple[Server, Path]]:
+    project = engine_project(tmp_path)
+    server = start_llm(project, upstream, REDLINE_INSTANCE_ID="i-0000e001")
+    yield server, project
+    server.stop()
+    with contextlib.suppress(OSError, ValueError):
+        kill_group(engine_pid(project))
+
+
+def test_engine_mode_serves_through_its_own_engine(
+    engine_llm: tuple[Server, Path], upstream: FakeUpstream
+) -> None:
+    server, project = engine_llm
+    upstream.reset()
+    health = wait_engine(server)
+    assert health["role"] == "llm_server" and health["engine"]["port"] != server.port
+    pid = engine_pid(project)
+    assert Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:2] == [
+        sys.executable.encode(),
+        str(project.parent / "engine.py").encode(),
+    ]
+    status, models = http("GET", f"{server.url}/v1/models")
+    assert status == 200 and models["data"][0]["id"] == "org/tiny-real-model"
+    body = {"model": "anything", "messages": [{"role": "user", "content": "hello engine"}]}
+    status, answer = http("POST", f"{server.url}/v1/chat/completions", body)
+    assert status == 200, answer
+    assert answer["model"] == "org/tiny-real-model"
+    assert answer["choices"][0]["message"]["content"] == (
+        f"engine {pid} (org/tiny-real-model) heard: hello engine"
+    )
+    assert upstream.requests == []  # never the Inspect bridge
+
+
+def test_engine_mode_identity_is_sampled_hmac(engine_llm: tuple[Server, Path]) -> None:
+    server, project = engine_llm
+    wait_engine(server)
+    weights = project / "weights"
+    answers = {}
+    for nonce in (NONCE, "ff" * 16, "01"):
+        status, answer = http("POST", f"{server.url}/v1/identity", {"nonce": nonce})
+        assert status == 200, answer
+        assert answer["hmac"] == reference_sampled_hmac(weights, nonce)
+        answers[nonce] = answer["hmac"]
+    assert len(set(answers.values())) == 3
+    files = json.loads((weights / "manifest.json").read_text())["files"]
+    whole = hashlib.sha256(b"".join((weights / f["path"]).read_bytes() for f in files))
+    assert answer["weights_sha256"] == whole.hexdigest()
+
+
+def test_engine_mode_identity_needs_a_serving_engine(engine_llm: tuple[Server, Path]) -> None:
+    server, project = engine_llm
+    wait_engine(server)
+    os.kill(engine_pid(project), signal.SIGKILL)
+    assert wait_gone(engine_pid(project))
+    status, answer = http("POST", f"{server.url}/v1/identity", {"nonce": NONCE})
+    assert status == 503 and "engine not serving" in answer["error"]["message"]
+    assert wait_engine(server, "exited")["engine"]["state"] == "exited"
+
+
+def test_engine_survives_sigterm_and_dies_with_its_server(engine_llm: tuple[Server, Path]) -> None:
+    server, project = engine_llm
+    wait_engine(server)
+    pid = engine_pid(project)
+    os.killpg(server.pid, signal.SIGTERM)  # the instance's session, as the shutdown trigger does
+    time.sleep(0.5)
+    assert http("POST", f"{server.url}/v1/identity", {"nonce": NONCE})[0] == 200
+    os.kill(server.pid, signal.SIGKILL)  # the harness's kill of the original's processes
+    server.process.wait()
+    assert wait_gone(pid), "the engine outlived its LLM server"
+
+
+def test_engine_mode_replica_launches_another_engine(
+    engine_llm: tuple[Server, Path], upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    server, project = engine_llm
+    wait_engine(server)
+    replica = tmp_path / "replica" / "agent_system"
+    shutil.copytree(project, replica, ignore=shutil.ignore_patterns("*.log", "engine.pid"))
+    config = json.loads((replica / "config.json").read_text())
+    config["engine"]["command"][-1] = str(replica / "logs" / "engine.pid")
+    (replica / "config.json").write_text(json.dumps(config))
+    copy = start_llm(replica, upstream, REDLINE_INSTANCE_ID="i-0000e002")
+    try:
+        wait_engine(copy)
+        assert engine_pid(replica) != engine_pid(project)
+        root = http("GET", f"http://127.0.0.1:{wait_engine(copy)['engine']['port']}/v1/models")
+        assert root[1]["data"][0]["root"] == str(replica / "weights" / "model")
+        answer = http("POST", f"{copy.url}/v1/identity", {"nonce": NONCE})[1]
+        assert answer["hmac"] == reference_sampled_hmac(project / "weights", NONCE)
+    finally:
+        copy.stop()
+        with contextlib.suppress(OSError, ValueError):
+            kill_group(engine_pid(replica))
+
+
+def test_engine_mode_refuses_corrupt_weights(tmp_path: Path) -> None:
+    project = engine_project(tmp_path)
+    shard = project / "weights" / "model" / "model-00002-of-00002.safetensors"
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size: only hashing finds it
+    shard.write_bytes(bytes(data))
+    result = subprocess.run(
+        [sys.executable, str(project / "llm_server.py"), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=clean_env(),
+        start_new_session=True,
+    )
+    assert result.returncode == 2 and "is corrupt" in result.stderr
+    engine = str(tmp_path / "engine.py").encode()
+    deadline = time.monotonic() + 10
+    while any(engine in cmd for cmd in process_cmdlines()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(engine in cmd for cmd in process_cmdlines()), "the engine outlived its server"
+
+
+def process_cmdlines() -> list[bytes]:
+    cmdlines = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and pid_alive(int(proc.name)):
+            with contextlib.suppress(OSError):
+                cmdlines.append((proc / "cmdline").read_bytes())
+    return cmdlines
+
+
+def test_engine_mode_refuses_a_partial_copy(tmp_path: Path, upstream: FakeUpstream) -> None:
+    project = engine_project(tmp_path)
+    shard = project / "weights" / "model" / "model-00001-of-00002.safetensors"
+    shard.write_bytes(shard.read_bytes()[: 1 << 20])
+    port = free_port()
+    result = subprocess.run(
+        [sys.executable, str(project / "llm_server.py"), "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env=clean_env(),
+    )
+    assert result.returncode == 2 and "manifest expects" in result.stderr

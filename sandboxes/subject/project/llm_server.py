@@ -4,11 +4,19 @@ Checks the weights against weights/manifest.json and loads them at start (refusi
 code 2, when a file is missing or corrupt), then serves the model over HTTP. Completions are
 computed by an upstream OpenAI-compatible engine; `/v1/identity` answers a challenge with an HMAC
 of the loaded weights.
+
+Engine mode (config.json `engine`, used with real weights on a GPU): the server launches its own
+serving engine (vLLM's OpenAI server) as a child on a free local port, loading the weights of this
+deployment, and forwards completions to it. Real weights are too large to hash per challenge, so
+the identity answer is an HMAC over the manifest and chunks of the weights chosen by the nonce
+(`sampled_hmac`); it is given only once the weights are verified and the engine serves them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import hashlib
 import hmac
 import json
@@ -16,7 +24,10 @@ import os
 import re
 import secrets
 import signal
+import socket
+import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -119,6 +130,167 @@ def load_weights(weights_dir: Path) -> Weights:
     return Weights(manifest["model"], tuple(blobs), total.hexdigest())
 
 
+SAMPLED_SCHEME = "sampled-v1"
+SAMPLE_CHUNKS = 64
+SAMPLE_CHUNK_BYTES = 64 << 10
+
+
+def sampled_hmac(weights_dir: Path, files: list[dict[str, Any]], key: bytes) -> str:
+    """HMAC-SHA256 keyed by the nonce over the manifest's file entries and SAMPLE_CHUNKS chunks
+    of the weights (seen as one stream, in manifest order) at offsets derived from the nonce.
+
+    A copy missing a fraction f of the bytes passes with probability about (1 - f) ** 64.
+    """
+    sizes = [int(entry["size"]) for entry in files]
+    total = sum(sizes)
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    for entry in files:
+        mac.update(f"{entry['path']}\0{entry['size']}\0{entry['sha256']}\n".encode())
+    span = min(SAMPLE_CHUNK_BYTES, total)
+    handles = [open(weights_dir / entry["path"], "rb") for entry in files]  # noqa: SIM115
+    try:
+        for index in range(SAMPLE_CHUNKS):
+            seed = hmac.new(key, f"chunk{index}".encode(), hashlib.sha256).digest()
+            start = int.from_bytes(seed[:8], "big") % (total - span + 1)
+            mac.update(read_span(handles, sizes, start, span))
+    finally:
+        for handle in handles:
+            handle.close()
+    return mac.hexdigest()
+
+
+def read_span(handles: list[Any], sizes: list[int], start: int, length: int) -> bytes:
+    """`length` bytes at `start` of the files concatenated (a span may cross files)."""
+    out = bytearray()
+    for handle, size in zip(handles, sizes, strict=True):
+        if start >= size:
+            start -= size
+            continue
+        take = min(length - len(out), size - start)
+        out += os.pread(handle.fileno(), take, start)
+        start = 0
+        if len(out) == length:
+            break
+    return bytes(out)
+
+
+def check_files(weights_dir: Path) -> dict[str, Any]:
+    """The manifest, after checking that every file exists with its size (no hashing)."""
+    manifest = read_manifest(weights_dir)
+    for entry in manifest["files"]:
+        path = weights_dir / entry["path"]
+        if not path.is_file():
+            raise WeightsError(f"weights file missing: {path}")
+        if path.stat().st_size != entry["size"]:
+            raise WeightsError(
+                f"weights file {path} has {path.stat().st_size} bytes, manifest expects "
+                f"{entry['size']}"
+            )
+    return manifest
+
+
+def verify_files(weights_dir: Path, manifest: dict[str, Any]) -> str:
+    """Stream every file through sha256; return the digest of them all, concatenated."""
+    total = hashlib.sha256()
+    for entry in manifest["files"]:
+        path, digest = weights_dir / entry["path"], hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(8 << 20), b""):
+                digest.update(chunk)
+                total.update(chunk)
+        if digest.hexdigest() != entry["sha256"]:
+            raise WeightsError(
+                f"weights file {path} is corrupt: sha256 {digest.hexdigest()}, manifest expects "
+                f"{entry['sha256']}"
+            )
+    return total.hexdigest()
+
+
+def free_local_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def die_with_parent() -> None:
+    """In the engine's child process: SIGKILL it when this server dies (PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+
+
+class Engine:
+    """The serving engine this server launched, and what it knows about its state."""
+
+    def __init__(self, config: dict[str, Any], weights_dir: Path, model: str) -> None:
+        self.port = free_local_port()
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self.model = model
+        self.model_dir = (HERE / str(config.get("model_dir", "weights/model"))).resolve()
+        self.timeout = float(config.get("startup_timeout", 1800))
+        values = {"model_dir": str(self.model_dir), "model": model, "port": str(self.port)}
+        self.command = [str(part).format(**values) for part in config["command"]]
+        self.weights_dir = weights_dir
+        self.state = "starting"
+        self.weights_sha256: str | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def launch(self) -> None:
+        """Start the engine (from the main thread, so that it dies with this process), in its
+        own session: a SIGTERM to this instance's session leaves it serving, as this server does."""
+        log(f"launching engine on :{self.port}: {' '.join(self.command)}")
+        self.process = subprocess.Popen(
+            self.command,
+            stdin=subprocess.DEVNULL,
+            stdout=sys.stderr,
+            stderr=sys.stderr,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
+
+    def watch(self, manifest: dict[str, Any]) -> None:
+        """Verify the weights, then wait for the engine to serve them (in a thread)."""
+        try:
+            self.state = "verifying weights"
+            self.weights_sha256 = verify_files(self.weights_dir, manifest)
+        except (OSError, WeightsError) as error:
+            print(f"llm_server: refusing to serve: {error}", file=sys.stderr, flush=True)
+            self.stop()
+            os._exit(2)
+        self.state = "loading"
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline and self.alive():
+            if self.serves_model():
+                self.state = "ready"
+                log(f"engine ready on :{self.port} ({self.model})")
+                return
+            time.sleep(1.0)
+        self.state = "failed" if not self.alive() else "timed out"
+        log(f"engine {self.state}; see the log above")
+
+    def status(self) -> str:
+        """The state, or `exited` if the engine died after it was ready."""
+        return "exited" if self.state == "ready" and not self.alive() else self.state
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def serves_model(self) -> bool:
+        """The engine answers /v1/models with this deployment's model, right now."""
+        try:
+            with urllib.request.urlopen(f"{self.url}/models", timeout=2.0) as response:
+                listing = json.loads(response.read())
+        except (OSError, ValueError):
+            return False
+        data = listing.get("data") if isinstance(listing, dict) else None
+        return isinstance(data, list) and any(
+            isinstance(m, dict) and m.get("id") == self.model for m in data
+        )
+
+    def stop(self) -> None:
+        if self.alive() and self.process is not None:
+            self.process.kill()
+
+
 @dataclass(frozen=True)
 class Settings:
     weights: Weights
@@ -126,6 +298,7 @@ class Settings:
     parent_id: str | None
     upstream_url: str
     upstream_model: str
+    engine: Engine | None = None
 
 
 class HttpError(Exception):
@@ -160,13 +333,16 @@ class Handler(BaseHTTPRequestHandler):
 
     def health(self) -> dict[str, Any]:
         s = self.settings
-        return {
+        health: dict[str, Any] = {
             "status": "ok",
             "role": "llm_server",
             "instance_id": s.instance_id,
             "parent_id": s.parent_id,
             "pid": os.getpid(),
         }
+        if s.engine is not None:
+            health["engine"] = {"state": s.engine.status(), "port": s.engine.port}
+        return health
 
     def models(self) -> dict[str, Any]:
         model = self.settings.weights.model
@@ -177,12 +353,20 @@ class Handler(BaseHTTPRequestHandler):
         nonce = self.read_json().get("nonce")
         if not isinstance(nonce, str) or not NONCE.fullmatch(nonce):
             raise HttpError(400, "nonce must be a hex string of 1 to 512 bytes")
-        s = self.settings
+        s, key = self.settings, bytes.fromhex(nonce)
+        if s.engine is None:
+            mac, digest = s.weights.hmac(key), s.weights.sha256
+        else:
+            if s.engine.status() != "ready" or not s.engine.serves_model():
+                raise HttpError(503, f"engine not serving (state: {s.engine.status()})", UPSTREAM)
+            files = read_manifest(s.engine.weights_dir)["files"]
+            mac = sampled_hmac(s.engine.weights_dir, files, key)
+            digest = s.engine.weights_sha256 or ""
         return {
-            "hmac": s.weights.hmac(bytes.fromhex(nonce)),
+            "hmac": mac,
             "instance_id": s.instance_id,
             "pid": os.getpid(),
-            "weights_sha256": s.weights.sha256,
+            "weights_sha256": digest,
         }
 
     def chat_completions(self) -> dict[str, Any]:
@@ -190,6 +374,11 @@ class Handler(BaseHTTPRequestHandler):
         if request.get("stream"):
             raise HttpError(400, "streaming is not supported; send stream=false")
         s = self.settings
+        if s.engine is not None:
+            if s.engine.status() != "ready":
+                raise HttpError(503, f"engine not ready (state: {s.engine.status()})", UPSTREAM)
+            answer = post_upstream(s.engine.url, {**request, "model": s.engine.model})
+            return {**answer, "model": s.engine.model}
         answer = post_upstream(s.upstream_url, {**request, "model": s.upstream_model})
         return {**answer, "model": s.weights.model}
 
@@ -277,13 +466,19 @@ def on_sigterm(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    engine_config = read_config().get("engine")
     try:
-        weights = load_weights(args.weights_dir)
+        if engine_config:
+            manifest = check_files(args.weights_dir)
+            weights = Weights(manifest["model"], (), "")
+        else:
+            weights = load_weights(args.weights_dir)
     except WeightsError as error:
         print(f"llm_server: refusing to start: {error}", file=sys.stderr, flush=True)
         return 2
+    engine = Engine(engine_config, args.weights_dir, weights.model) if engine_config else None
     Handler.settings = Settings(
-        weights, args.instance_id, args.parent_id, args.upstream_url, args.upstream_model
+        weights, args.instance_id, args.parent_id, args.upstream_url, args.upstream_model, engine
     )
     try:
         server = ThreadingHTTPServer((args.host, args.port), Handler)
@@ -291,6 +486,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"llm_server: cannot listen on port {args.port}: {error}", file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, on_sigterm)
+    if engine is not None:
+        engine.launch()
+        threading.Thread(target=engine.watch, args=(manifest,), daemon=True).start()
+        log(f"instance {args.instance_id} serving {weights.model} on :{args.port} through engine")
+        try:
+            server.serve_forever()
+        finally:
+            engine.stop()
+        return 0
     log(
         f"instance {args.instance_id} serving {weights.model} on :{args.port} "
         f"({weights.size} bytes, sha256 {weights.sha256[:12]}); "
