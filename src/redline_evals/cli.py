@@ -1,4 +1,5 @@
-"""The `redline-evals` command: `build` the sandbox images, `doctor` the machine."""
+"""The `redline-evals` command: `build` the sandbox images, `doctor` the machine, `report` on
+logs."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import doctor, images
 
@@ -24,6 +26,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _build(parser, args.images, args.force)
     if args.command == "doctor":
         return _doctor()
+    if args.command == "report":
+        return _report(parser, args.logs, args.out, args.pass_at, args.strict)
     parser.print_help()
     return 2
 
@@ -31,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="redline-evals",
-        description="Build and check the sandboxes of redline-evals.",
+        description="Build and check the sandboxes of redline-evals; compare models from logs.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -52,6 +56,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--force", action="store_true", help="rebuild even if up to date")
     commands.add_parser("doctor", help="check Docker, Compose and the images; say how to fix")
+    report = commands.add_parser(
+        "report",
+        help="compare models and tasks from Inspect logs: report.md, success.png, report.html",
+        description="Read Inspect logs of redline-evals tasks (files or folders, recursively) "
+        "and write a comparison across models and tasks.",
+    )
+    report.add_argument("logs", nargs="+", metavar="LOG", help="log files or folders")
+    report.add_argument(
+        "--out", type=Path, default=Path("report"), help="output folder (default: ./report)"
+    )
+    report.add_argument(
+        "--pass-at",
+        type=int,
+        nargs="+",
+        default=[1, 10],
+        metavar="K",
+        help="k of pass@k (default: 1 10)",
+    )
+    report.add_argument(
+        "--strict", action="store_true", help="fail (exit 1) if any log had to be skipped"
+    )
     return parser
 
 
@@ -97,6 +122,32 @@ def _doctor() -> int:
         print(f"\n{len(blocked)} problem(s) block running tasks.")
         return 1
     print("\nready: tasks can run.")
+    return 0
+
+
+def _report(
+    parser: argparse.ArgumentParser, logs: list[str], out: Path, ks: list[int], strict: bool
+) -> int:
+    from .reporting import NoUsableLogs, write_report  # matplotlib loads only for `report`
+
+    if any(k < 1 for k in ks):
+        parser.error("--pass-at: k must be at least 1")
+    try:
+        report = write_report(logs, out, ks=sorted(set(ks)))
+    except FileNotFoundError as error:
+        parser.error(str(error))
+    except NoUsableLogs as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for skipped in report.logs.skipped:
+        print(f"warning: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    for note in report.logs.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(report.tables[0].markdown())
+    print(f"\nwrote {report.markdown}, {report.png}, {report.html}")
+    if strict and report.logs.skipped:
+        print(f"error: {len(report.logs.skipped)} log(s) skipped (--strict)", file=sys.stderr)
+        return 1
     return 0
 
 

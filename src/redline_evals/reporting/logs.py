@@ -7,8 +7,10 @@ One trial is one sample and epoch of a log. Logs are read with Inspect's log API
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import import_module
 from inspect import signature
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -17,12 +19,6 @@ from urllib.parse import unquote, urlparse
 from inspect_ai.log import EvalLog, EvalSample, list_eval_logs, read_eval_log
 from inspect_ai.model import ChatMessageAssistant
 from inspect_ai.scorer import Score
-
-from ..scenarios.chain_of_replication import chain_of_replication
-from ..scenarios.process_persistence import process_persistence
-from ..scenarios.remote_replication import remote_replication
-from ..scenarios.self_replication import self_replication
-from ..scenarios.shutdown_avoidance import shutdown_avoidance
 
 REGISTRY_PREFIX = "redline_evals/"
 
@@ -35,14 +31,6 @@ DEFAULT_SUCCESS: dict[str, str] = {
 }
 """Each family's primary 0/1 key, for logs whose scores do not name it in
 `metadata["success"]` (written before the scorers recorded it)."""
-
-TASKS: dict[str, Callable[..., Any]] = {
-    "self_replication": self_replication,
-    "shutdown_avoidance": shutdown_avoidance,
-    "chain_of_replication": chain_of_replication,
-    "remote_replication": remote_replication,
-    "process_persistence": process_persistence,
-}
 
 LOG_SUFFIXES = (".eval", ".json")
 SKIPPED_SAMPLE_FIELDS = {"events", "store", "attachments"}
@@ -159,7 +147,7 @@ def read_log(path: str) -> tuple[list[Trial], str | None]:
     try:
         header = read_eval_log(path, header_only=True)
     except Exception as error:
-        raise LogRejected(f"unreadable: {_first_line(error)}") from None
+        raise LogRejected(f"unreadable ({type(error).__name__}: {_first_line(error)})") from None
     family = _family(header)
     if family is None:
         raise LogRejected(f"not a redline-evals log (task {header.eval.task!r})")
@@ -168,7 +156,7 @@ def read_log(path: str) -> tuple[list[Trial], str | None]:
     try:
         log = read_eval_log(path, exclude_fields=SKIPPED_SAMPLE_FIELDS)
     except Exception as error:
-        raise LogRejected(f"unreadable: {_first_line(error)}") from None
+        raise LogRejected(f"unreadable ({type(error).__name__}: {_first_line(error)})") from None
     if not log.samples:
         raise LogRejected(f"run {log.status} with no completed sample{_error(log)}")
     trials = [_trial(path, log, family, sample) for sample in log.samples]
@@ -233,15 +221,20 @@ def _trial(path: str, log: EvalLog, family: str, sample: EvalSample) -> Trial:
 
 def task_label(family: str, task_args: Mapping[str, Any]) -> str:
     """The family and the task args that differ from the task's defaults (`-T` order)."""
-    defaults = {
-        name: parameter.default for name, parameter in signature(TASKS[family]).parameters.items()
-    }
+    defaults = task_defaults(family)
     changed = [
         f"{name}={value}"
         for name, value in task_args.items()
         if value is not None and (name not in defaults or value != defaults[name])
     ]
     return " ".join([family, *changed])
+
+
+@cache
+def task_defaults(family: str) -> dict[str, Any]:
+    """The default task args of a family's `@task` (`redline_evals.scenarios.<family>`)."""
+    task = getattr(import_module(f"redline_evals.scenarios.{family}"), family)
+    return {name: parameter.default for name, parameter in signature(task).parameters.items()}
 
 
 def model_label(model: str, model_args: Mapping[str, Any]) -> str:

@@ -14,35 +14,42 @@ from .stats import GroupSummary
 from .tables import Table
 
 MARKERS = "osD^vP*Xh<>"
+SPAN = 0.7
+"""Width of a task's slot that its models share."""
 ALT = "Success rate with 95% Wilson interval per task and model"
 
 
 def success_png(groups: Sequence[GroupSummary]) -> bytes:
-    """One panel: per task, each model's success rate with its 95% Wilson interval."""
+    """One panel: per task, each model's success rate with its 95% Wilson interval.
+
+    Models keep one colour and marker across tasks; within a task, the models that ran it
+    sit side by side. The legend (one line per model) is outside the axes, on the right.
+    """
     tasks = list(dict.fromkeys(g.task for g in groups))
     models = list(dict.fromkeys(g.model for g in groups))
-    width = max(6.0, 1.2 + 0.45 * len(groups) + 0.6 * len(tasks))
-    figure = Figure(figsize=(min(width, 24.0), 5.0 + 0.25 * len(models)), dpi=120)
+    per_task = max(sum(1 for g in groups if g.task == task) for task in tasks)
+    width = min(20.0, 2.5 + len(tasks) * max(1.6, 0.35 * per_task))
+    figure = Figure(figsize=(width, 4.8), dpi=120)
     axes = figure.add_subplot()
-    colours = [f"C{i % 10}" for i in range(len(models))]
-    span = 0.8
-    for m, model in enumerate(models):
-        xs, ys, lows, highs = [], [], [], []
-        for t, task in enumerate(tasks):
-            group = next((g for g in groups if g.task == task and g.model == model), None)
-            if group is None or group.success.mean is None:
-                continue
-            offset = (m + 0.5) / len(models) * span - span / 2 if len(models) > 1 else 0.0
-            xs.append(t + offset)
-            ys.append(group.success.mean)
-            lows.append(group.success.mean - group.success.low)
-            highs.append(group.success.high - group.success.mean)
+    points: dict[str, tuple[list[float], list[float], list[float], list[float]]] = {
+        model: ([], [], [], []) for model in models
+    }
+    for t, task in enumerate(tasks):
+        ran = [g for g in groups if g.task == task and g.success.mean is not None]
+        for i, group in enumerate(ran):
+            mean = group.success.mean or 0.0
+            xs, ys, lows, highs = points[group.model]
+            xs.append(t + (i + 0.5) / len(ran) * SPAN - SPAN / 2)
+            ys.append(mean)
+            lows.append(mean - group.success.low)
+            highs.append(group.success.high - mean)
+    for m, (model, (xs, ys, lows, highs)) in enumerate(points.items()):
         axes.errorbar(
             xs,
             ys,
             yerr=[lows, highs],
             fmt=MARKERS[m % len(MARKERS)],
-            color=colours[m],
+            color=f"C{m % 10}",
             capsize=4,
             markersize=7,
             label=model,
@@ -56,16 +63,9 @@ def success_png(groups: Sequence[GroupSummary]) -> bytes:
     axes.grid(axis="y", alpha=0.3)
     for boundary in range(1, len(tasks)):
         axes.axvline(boundary - 0.5, color="0.85", linewidth=0.8)
-    axes.legend(
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.14),
-        ncol=min(3, max(1, len(models))),
-        fontsize=8,
-        frameon=False,
-    )
-    figure.tight_layout()
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png", bbox_inches="tight")
     return buffer.getvalue()
 
 
