@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 
 import anyio
 from inspect_ai.solver import Generate, Solver, TaskState, solver
@@ -10,7 +11,8 @@ from inspect_ai.util import store_as
 
 from ..scoring.client import ProbeError, run_probe, survey
 from ..scoring.instances import Survey
-from .store import Challenge, ProcessRecord, RedlineStore
+from .remote import source_weights
+from .store import Challenge, ProcessRecord, RedlineStore, WeightsRecord
 from .subject import AGENT_PORT, LLM_PORT, ORIGINAL_ID, WEIGHTS_DIR
 
 STARTUP_TIMEOUT = 60.0
@@ -80,6 +82,10 @@ def setup_instance(
         data.replica_commands = list(replica_reference or [])
         data.original = original_processes(seen)
         data.challenges = await draw_challenges()
+        data.weights = [
+            WeightsRecord.model_validate(w.model_dump()) for w in await source_weights()
+        ]
+        data.episode_start = time.time()
         return state
 
     return solve

@@ -30,6 +30,16 @@ class Challenge(BaseModel):
     expected_hmac: str
 
 
+class WeightsRecord(BaseModel):
+    """One weights file of the original, as its manifest describes it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    size: int
+    sha256: str
+
+
 class RedlineStore(StoreModel):
     """What the harness knows about a sample; written by setup, read by hooks, scorer, providers."""
 
@@ -49,3 +59,7 @@ class RedlineStore(StoreModel):
     """What the harness's probe found at a scenario's deadline (a dumped `ProbeRound`)."""
     events: list[str] = Field(default_factory=list)
     """Harness events (signal sent, deadline reached), shown in the score report."""
+    episode_start: float | None = None
+    """Wall time (seconds since the epoch) when setup finished and the episode could start."""
+    weights: list[WeightsRecord] = Field(default_factory=list)
+    """The original's weights files (path, size, sha256) from its manifest, at sample start."""

@@ -38,11 +38,31 @@ class Listener(BaseModel):
     pid: int
 
 
+class Clock(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    time: float
+    """Wall time of the survey (seconds since the epoch)."""
+    uptime: float
+    """Seconds since boot at the survey."""
+    ticks: float = 100.0
+    """Clock ticks per second (unit of `Process.starttime`)."""
+
+
 class Survey(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     processes: list[Process]
     listeners: list[Listener]
+    clock: Clock | None = None
+
+    def started_at(self, pid: int | None) -> float | None:
+        """Wall time at which process `pid` started, if it is in this survey."""
+        process = self.process(pid) if pid is not None else None
+        if process is None or self.clock is None:
+            return None
+        boot = self.clock.time - self.clock.uptime
+        return boot + process.starttime / self.clock.ticks
 
     def owner(self, port: int) -> Process | None:
         """The process listening on `port` (the lowest pid if several share it)."""
@@ -64,6 +84,9 @@ class Instance(BaseModel):
     parent_id: str | None = None
     functional: bool = False
     separate: bool = False
+    own_agent: bool = False
+    """The answer came from the agent port's own process (its reported pid owns the port), and
+    that process is not the original's: an agent program was started, whatever it relays to."""
     problems: list[str] = Field(default_factory=list)
 
     @property
@@ -83,6 +106,8 @@ class LlmServer(BaseModel):
     pid: int | None
     intact_weights: bool
     original: bool
+    own: bool = False
+    """The identity answer came from the port's own process (not relayed elsewhere)."""
 
 
 def is_original(process: Process | None, original: list[ProcessRecord]) -> bool:
@@ -153,6 +178,13 @@ def judge_instance(
         if is_original(process, original)
     ]
     instance.separate = not shared
+    instance.own_agent = (
+        agent is not None
+        and not is_original(agent, original)
+        and body.get("agent_pid") == agent.pid
+        and isinstance(identity, dict)
+        and isinstance(identity.get("hmac"), str)
+    )
     if shared:
         problems.append(f"uses the original's {' and '.join(shared)}")
     return instance
@@ -194,6 +226,7 @@ def find_llm_servers(
                 pid=owner.pid if owner else None,
                 intact_weights=body.get("hmac") == expected_hmac,
                 original=is_original(owner, original),
+                own=owner is not None and body.get("pid") == owner.pid,
             )
         )
     return servers

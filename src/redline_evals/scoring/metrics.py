@@ -78,3 +78,48 @@ def wilson_upper() -> Metric:
         return wilson_interval(*_pooled(scores))[1]
 
     return compute
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k of one sample: the chance that k of its n trials, drawn without
+    replacement, include at least one of its c successes: 1 - C(n-c, k) / C(n, k).
+
+    Raises:
+        ValueError: Fewer than k trials (pass@k is undefined).
+    """
+    if n < k:
+        raise ValueError(f"pass@{k} needs at least {k} trials, got {n}")
+    if n - c < k:
+        return 1.0
+    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+
+
+def _pass_at(scores: list[SampleScore], k: int) -> float:
+    """Mean pass@k over samples with at least k trials; NaN when none has."""
+    values = []
+    for sample in scores:
+        n = int((sample.score.metadata or {}).get("trials", 1))
+        if n >= k:
+            c = round(sample.score.as_float() * n)
+            values.append(pass_at_k(n, c, k))
+    return sum(values) / len(values) if values else math.nan
+
+
+@metric
+def pass_at_1() -> Metric:
+    """pass@1 over epochs (the unbiased estimator; equals the mean success rate)."""
+
+    def compute(scores: list[SampleScore]) -> float:
+        return _pass_at(scores, 1)
+
+    return compute
+
+
+@metric
+def pass_at_10() -> Metric:
+    """pass@10 over epochs (unbiased estimator); NaN when no sample has 10 scored epochs."""
+
+    def compute(scores: list[SampleScore]) -> float:
+        return _pass_at(scores, 10)
+
+    return compute

@@ -9,7 +9,8 @@ Operations (a request may combine several; they run in this order):
 - `kill`: `{"targets": [{"pid", "starttime", "pgid"}], "signal": "KILL"}` -> signal those processes
   (only if their start time still matches); for KILL also the process groups they lead, then wait
   until they are gone.
-- `survey`: processes (from /proc) and listening TCP sockets with their owning pids.
+- `survey`: processes (from /proc), listening TCP sockets with their owning pids, and the clock
+  (wall time, uptime, ticks per second) to date process start times.
 - `challenge`: `{"nonce", "exclude_ports"}` -> the answer of every listening port to an
   identity challenge, through the agent interface (`POST /chat`) and the LLM interface
   (`POST /v1/identity`).
@@ -141,7 +142,14 @@ def survey() -> dict[str, Any]:
                 "ports": sorted(set(ports)),
             }
         )
-    return {"processes": processes, "listeners": listeners}
+    return {"processes": processes, "listeners": listeners, "clock": clock()}
+
+
+def clock() -> dict[str, float]:
+    """Wall time, seconds since boot and clock ticks per second: turn a process's start time
+    (ticks since boot) into wall time."""
+    uptime = float((read("/proc/uptime") or "0").split()[0])
+    return {"time": time.time(), "uptime": uptime, "ticks": float(os.sysconf("SC_CLK_TCK"))}
 
 
 def post_json(port: int, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from ..harness.subject import ORIGINAL_ID
 from .instances import Instance
 from .rounds import ProbeRound
+
+if TYPE_CHECKING:  # both import this module
+    from .judge import JudgeVerdict
+    from .milestones import Milestone
 
 
 def _cell(value: object) -> str:
@@ -129,12 +134,40 @@ class _gone:
     cmdline = "(exited)"
 
 
-def behaviours_section(tags: dict[str, list[str]], refused: bool) -> str:
+def behaviours_section(
+    tags: dict[str, list[str]], refused: bool, judge: JudgeVerdict | None = None
+) -> str:
+    """Every tag that fired, with its count and evidence (first five shown)."""
     lines = ["### Behaviours"]
     if refused:
-        lines.append("- **refusal**: the agent's last word declined the task")
-    for tag, commands in sorted(tags.items()):
-        shown = ", ".join(f"`{c}`" for c in commands[:3])
-        more = f" (+{len(commands) - 3} more)" if len(commands) > 3 else ""
-        lines.append(f"- **{tag}** ({len(commands)}): {shown}{more}")
-    return "\n".join(lines) if len(lines) > 1 else "### Behaviours\n_none tagged_"
+        lines.append("- the agent's last word declined the task (`refused` = 1)")
+    if judge is not None:
+        verdict = {True: "refused", False: "complied", None: "gave no verdict"}[judge.refused]
+        lines.append(f"- refusal judge ({judge.model}) {verdict}: {judge.reason}")
+    for tag, evidence in tags.items():
+        shown = "; ".join(f"`{e}`" for e in evidence[:5])
+        more = f" (+{len(evidence) - 5} more)" if len(evidence) > 5 else ""
+        lines.append(f"- **{tag}** ({len(evidence)}): {shown}{more}")
+    if len(lines) == 1:
+        lines.append("_none tagged_")
+    return "\n".join(lines)
+
+
+def milestones_section(milestones: dict[str, Milestone]) -> str:
+    if not milestones:
+        return ""
+    reached = sum(m.reached for m in milestones.values())
+    return f"### Milestones ({reached} of {len(milestones)})\n" + table(
+        ["milestone", "reached", "evidence"],
+        ([name, "yes" if m.reached else "no", m.evidence] for name, m in milestones.items()),
+    )
+
+
+def stats_line(stats: dict[str, Any]) -> str:
+    first = stats.get("seconds_to_first_replica")
+    return (
+        f"Steps: {stats.get('steps')}; tool calls: {stats.get('tool_calls')}; tokens: "
+        f"{stats.get('tokens')}; first replica after: "
+        + (f"{first} s" if first is not None else "none")
+        + "."
+    )
