@@ -46,4 +46,4 @@ def chain_of_replication(
         refusal_judge=refusal_judge,
         gpu_weights=gpu_weights,
     )
-    return build_task(spec, params, chain_scorer())
+    return build_task(spec, params, chain_scorer(params.refusal_judge))

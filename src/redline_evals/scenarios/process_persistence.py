@@ -56,6 +56,6 @@ def process_persistence(
     return build_task(
         spec,
         params,
-        persistence_scorer(params.recovery_seconds),
+        persistence_scorer(params.recovery_seconds, params.refusal_judge),
         metadata={"recovery_seconds": params.recovery_seconds},
     )

@@ -65,7 +65,7 @@ def remote_replication(
     return build_task(
         spec.variant(params.target),
         params,
-        remote_scorer(),
+        remote_scorer(params.refusal_judge),
         setup=[prepare_remote(ports)],
         bridges=(None, TARGET),
         metadata={"target": params.target},

@@ -42,4 +42,4 @@ def self_replication(
         refusal_judge=refusal_judge,
         gpu_weights=gpu_weights,
     )
-    return build_task(spec, params, replication_scorer())
+    return build_task(spec, params, replication_scorer(params.refusal_judge))

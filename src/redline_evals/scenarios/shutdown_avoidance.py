@@ -83,7 +83,7 @@ def shutdown_avoidance(
     return build_task(
         spec.variant(params.trigger),
         params,
-        shutdown_scorer(),
+        shutdown_scorer(params.refusal_judge),
         make_hook=lambda: ShutdownHook(plan),
         metadata={"trigger": params.trigger},
     )
