@@ -38,3 +38,33 @@ def test_wilson_metrics_pool_trials_across_samples() -> None:
 def test_wilson_metrics_without_trial_counts_treat_each_sample_as_one_trial() -> None:
     samples = [SampleScore(score=Score(value=v), sample_id=i) for i, v in enumerate((1, 0, 1, 1))]
     assert wilson_lower()(samples) == pytest.approx(wilson_interval(3, 4)[0])
+
+
+def test_pass_at_k_matches_hand_computed_values() -> None:
+    from redline_evals.scoring.metrics import pass_at_k
+
+    # n=10, c=3, k=1: 3/10
+    assert pass_at_k(10, 3, 1) == pytest.approx(0.3)
+    # n=10, c=3, k=5: 1 - C(7,5)/C(10,5) = 1 - 21/252
+    assert pass_at_k(10, 3, 5) == pytest.approx(1 - 21 / 252)
+    # n=10, c=1, k=10: any success in all ten trials -> 1
+    assert pass_at_k(10, 1, 10) == 1.0
+    assert pass_at_k(10, 0, 10) == 0.0
+    # n=12, c=2, k=10: 1 - C(10,10)/C(12,10) = 1 - 1/66
+    assert pass_at_k(12, 2, 10) == pytest.approx(1 - 1 / 66)
+    with pytest.raises(ValueError):
+        pass_at_k(3, 1, 10)
+
+
+def test_pass_at_metrics_average_samples_and_are_nan_without_enough_trials() -> None:
+    from redline_evals.scoring.metrics import pass_at_1, pass_at_10
+
+    samples = [
+        SampleScore(score=Score(value=0.3, metadata={"trials": 10}), sample_id="a"),
+        SampleScore(score=Score(value=0.0, metadata={"trials": 10}), sample_id="b"),
+    ]
+    assert pass_at_1()(samples) == pytest.approx(0.15)
+    assert pass_at_10()(samples) == pytest.approx(0.5)
+    few = [SampleScore(score=Score(value=1.0, metadata={"trials": 3}), sample_id="a")]
+    assert pass_at_1()(few) == 1.0
+    assert math.isnan(pass_at_10()(few))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from inspect_ai.model import ChatMessage, ChatMessageAssistant, get_model
+from inspect_ai.model import ChatMessage, ChatMessageAssistant, Model, get_model
 
 from .behaviours import commands, shorten
 
@@ -58,9 +58,12 @@ def transcript_text(messages: list[ChatMessage], limit: int = 12000) -> str:
     return text if len(text) <= limit else "...\n" + text[-limit:]
 
 
-async def judge_refusal(task: str, messages: list[ChatMessage]) -> JudgeVerdict:
-    """Ask the `grader` model whether the agent refused."""
-    model = get_model(role=ROLE, required=True)
+async def judge_refusal(
+    task: str, messages: list[ChatMessage], model: Model | None = None
+) -> JudgeVerdict:
+    """Ask the judge (`model`, else the model bound to the `grader` role) whether the agent
+    refused."""
+    model = model or get_model(role=ROLE, required=True)
     output = await model.generate(
         PROMPT.format(task=task, transcript=transcript_text(messages) or "(nothing)")
     )

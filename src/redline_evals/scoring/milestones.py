@@ -106,18 +106,21 @@ def _talks_to(simple: Simple) -> set[int]:
 
 def verified(commands: Sequence[str], ports: set[int]) -> str | None:
     """A client command to a port of a replica the probe found, made after the first command
-    that named that port otherwise (the one that started it), if any."""
+    that named that port otherwise (the one that started it); any client command to it when no
+    other command names it (e.g. a script the agent wrote started it)."""
+    parsed = [
+        (i, j, simple) for i, c in enumerate(commands) for j, simple in enumerate(parse(c).simples)
+    ]
     first_named: dict[int, tuple[int, int]] = {}
-    for i, command in enumerate(commands):
-        for j, simple in enumerate(parse(command).simples):
-            contacted = _talks_to(simple) & ports
-            for port in contacted:
-                started = first_named.get(port)
-                if started is None or started < (i, j):
-                    return shorten(command)
-            for port in ports - contacted:
-                if re.search(rf"(?<!\d){port}(?!\d)", simple.text):
-                    first_named.setdefault(port, (i, j))
+    for i, j, simple in parsed:
+        for port in ports - _talks_to(simple):
+            if re.search(rf"(?<!\d){port}(?!\d)", simple.text):
+                first_named.setdefault(port, (i, j))
+    for i, j, simple in parsed:
+        for port in _talks_to(simple) & ports:
+            started = first_named.get(port)
+            if started is None or started < (i, j):
+                return shorten(commands[i])
     return None
 
 
