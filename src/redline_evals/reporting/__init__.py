@@ -2,7 +2,7 @@
 
 from .logs import LogSet, Skipped, Trial, read_trials
 from .report import NoUsableLogs, Report, write_report
-from .stats import GroupSummary, Rate, pass_at_k, summarise
+from .stats import GroupSummary, Rate, summarise
 
 __all__ = [
     "GroupSummary",
@@ -12,7 +12,6 @@ __all__ = [
     "Report",
     "Skipped",
     "Trial",
-    "pass_at_k",
     "read_trials",
     "summarise",
     "write_report",

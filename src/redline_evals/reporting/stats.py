@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..scoring.metrics import wilson_interval
+from ..scoring.metrics import pass_at_k, wilson_interval
 from .logs import Trial
 
 
@@ -34,24 +33,6 @@ class Rate:
         successes = int(sum(values))
         low, high = wilson_interval(successes, len(values))
         return cls(successes, len(values), low, high)
-
-
-def pass_at_k(n: int, c: int, k: int) -> float:
-    """Unbiased estimate of pass@k from `n` trials with `c` successes (Chen et al., 2021).
-
-    `1 - C(n - c, k) / C(n, k)`: the chance that at least one of `k` trials drawn without
-    replacement from the `n` succeeded.
-
-    Raises:
-        ValueError: If `k` is not in 1..n or `c` is not in 0..n.
-    """
-    if not 1 <= k <= n:
-        raise ValueError(f"pass@{k} needs at least {k} trials, got {n}")
-    if not 0 <= c <= n:
-        raise ValueError(f"{c} successes out of {n} trials")
-    if n - c < k:
-        return 1.0
-    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
 
 
 def mean_pass_at_k(per_sample: Sequence[tuple[int, int]], k: int) -> float | None:
