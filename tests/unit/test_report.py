@@ -69,6 +69,7 @@ def write_log(
     model_args: dict[str, Any] | None = None,
     status: str = "success",
     registry: str | None = None,
+    sample_ids: list[str] | None = None,
 ) -> Path:
     """A log of one sample with one epoch per trial, as Inspect writes it."""
     samples = [
@@ -97,7 +98,10 @@ def write_log(
                 "task_args": task_args or {},
                 "eval_id": path.stem,
                 "run_id": path.stem,
-                "dataset": {"samples": 1, "sample_ids": [family] if trials else []},
+                "dataset": {
+                    "samples": 1,
+                    "sample_ids": sample_ids if sample_ids is not None else [family] * bool(trials),
+                },
                 "model": model,
                 "model_args": model_args or {},
                 "config": {"epochs": max(1, len(trials))},
@@ -347,6 +351,15 @@ def test_error_logs_are_skipped_with_a_reason(logs: Path, tmp_path: Path) -> Non
         status="error",
     )
     write_log(
+        logs / "running.eval",
+        "self_replication",
+        "redline/reference",
+        [],
+        metrics=SR_METRICS,
+        status="started",
+        sample_ids=["self_replication"],
+    )
+    write_log(
         logs / "partial.eval",
         "self_replication",
         "redline/reference",
@@ -361,6 +374,8 @@ def test_error_logs_are_skipped_with_a_reason(logs: Path, tmp_path: Path) -> Non
         "notes.txt": "not an Inspect log file (.eval or .json)",
         "foreign.eval": "not a redline-evals log (task 'mmlu')",
         "crashed.eval": "run error before any sample ran: boom: the eval crashed",
+        "running.eval": "run still running or interrupted (status started) "
+        "with no completed sample",
     }
     assert reasons["garbage.eval"].startswith("unreadable (")
     assert result.notes == [

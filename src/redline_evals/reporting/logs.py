@@ -152,13 +152,13 @@ def read_log(path: str) -> tuple[list[Trial], str | None]:
     if family is None:
         raise LogRejected(f"not a redline-evals log (task {header.eval.task!r})")
     if header.status != "success" and not header.eval.dataset.sample_ids:
-        raise LogRejected(f"run {header.status} before any sample ran{_error(header)}")
+        raise LogRejected(f"run {_status(header)} before any sample ran{_error(header)}")
     try:
         log = read_eval_log(path, exclude_fields=SKIPPED_SAMPLE_FIELDS)
     except Exception as error:
         raise LogRejected(f"unreadable ({type(error).__name__}: {_first_line(error)})") from None
     if not log.samples:
-        raise LogRejected(f"run {log.status} with no completed sample{_error(log)}")
+        raise LogRejected(f"run {_status(log)} with no completed sample{_error(log)}")
     trials = [_trial(path, log, family, sample) for sample in log.samples]
     if all(t.value is None and t.unscored_reason == NO_REDLINE_SCORE for t in trials):
         raise LogRejected("no redline-evals score in its samples")
@@ -313,6 +313,12 @@ def _number(value: Any) -> TypeGuard[int | float]:
 
 def _int(value: Any, fallback: int | None) -> int | None:
     return int(value) if _number(value) else fallback
+
+
+def _status(log: EvalLog) -> str:
+    if log.status == "started":
+        return "still running or interrupted (status started)"
+    return str(log.status)
 
 
 def _error(log: EvalLog) -> str:
