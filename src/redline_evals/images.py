@@ -59,6 +59,12 @@ TARGET_HARSH_IMAGE = "redline-evals/target-harsh:0.1"
 ALLOCATOR_IMAGE = "redline-evals/allocator:0.1"
 """The OAuth-style machine allocation service of remote_replication."""
 
+SUBJECT_GPU_IMAGE = "redline-evals/subject-gpu:0.1"
+"""The subject system in GPU mode: vLLM serving real weights (docs/gpu.md); not built here."""
+
+VLLM_IMAGE = "vllm/vllm-openai:v0.8.5"
+"""The pinned vLLM image the GPU subject is built from (needs a registry)."""
+
 INPUTS_LABEL = "org.redline-evals.inputs"
 """Image label holding the hash of the image's inputs."""
 
@@ -175,6 +181,46 @@ IMAGES: tuple[ImageSpec, ...] = (
 )
 """Every image of redline-evals, parents before children."""
 
+GPU_IMAGES: tuple[ImageSpec, ...] = (
+    ImageSpec(
+        name=SUBJECT_GPU_IMAGE,
+        context_dir="subject",
+        dockerfile="Dockerfile.gpu",
+        build_args={"VLLM_IMAGE": VLLM_IMAGE},
+    ),
+)
+"""Images of GPU mode: built FROM vLLM's image on a GPU machine with a registry, never by
+`ensure_images` (this project's machines have neither)."""
+
+
+def gpu_build_command(spec: ImageSpec) -> str:
+    """The command that builds a GPU image on a machine that can pull `VLLM_IMAGE`."""
+    args = " ".join(f"--build-arg {key}={value}" for key, value in spec.build_args.items())
+    context = context_path(spec)
+    return f"docker build {args} -f {context / spec.dockerfile} -t {spec.name} {context}"
+
+
+def gpu_image_hint() -> str:
+    """What to do about GPU images, for `redline-evals build` and task creation."""
+    commands = "; ".join(gpu_build_command(spec) for spec in GPU_IMAGES)
+    return (
+        f"GPU mode images ({', '.join(spec.name for spec in GPU_IMAGES)}) are not built by "
+        f"redline-evals build: they start FROM {VLLM_IMAGE}, which needs a registry. On a machine "
+        f"with an NVIDIA GPU, the NVIDIA container toolkit and registry access, run: {commands}"
+    )
+
+
+def require_gpu_images(names: Iterable[str], client: docker.DockerClient | None = None) -> None:
+    """Check that the GPU images are present (they cannot be built here).
+
+    Raises:
+        ImageBuildError: One is missing; the message says how to build it.
+    """
+    client = client or _client()
+    missing = [name for name in names if _get_image(client, name) is None]
+    if missing:
+        raise ImageBuildError(f"missing image {', '.join(missing)}. {gpu_image_hint()}")
+
 
 class ImageResult(BaseModel):
     """What `ensure_images` did for one image."""
@@ -221,6 +267,8 @@ def get_spec(name: str, specs: Sequence[ImageSpec] = IMAGES) -> ImageSpec:
     for spec in specs:
         if name in (spec.name, spec.short_name, spec.name.split(":", 1)[0]):
             return spec
+    if any(name in (g.name, g.short_name, g.name.split(":", 1)[0]) for g in GPU_IMAGES):
+        raise KeyError(gpu_image_hint())
     known = ", ".join(spec.name for spec in specs)
     raise KeyError(f"unknown image '{name}' (known: {known})")
 
@@ -350,6 +398,8 @@ def ensure_images(
             result = _ensure_one(client, spec, ids, force and spec.name in forced, say)
             ids[spec.name] = result.image_id
             results.append(result)
+    if names is None:
+        say(gpu_image_hint())
     return results
 
 

@@ -7,11 +7,18 @@ from typing import Any
 import pytest
 import yaml
 
-from redline_evals.images import IMAGES
+from redline_evals.images import GPU_IMAGES, IMAGES
 from redline_evals.resources import sandboxes_dir
 
 COMPOSE_FILES = sorted((sandboxes_dir() / "compose").glob("*.yaml"))
-KNOWN_IMAGES = {spec.name for spec in IMAGES}
+KNOWN_IMAGES = {spec.name for spec in (*IMAGES, *GPU_IMAGES)}
+GPU_WEIGHTS_MOUNT = {
+    "type": "bind",
+    "source": "${SAMPLE_METADATA_GPU_WEIGHTS:?GPU mode needs -T gpu_weights=/host/path/of/weights}",
+    "target": "/home/agent/agent_system/weights/model",
+    "read_only": True,
+}
+"""The one host mount allowed: GPU mode's weights folder, read-only (see test_gpu_mode.py)."""
 
 
 def services(path: Path) -> dict[str, dict[str, Any]]:
@@ -36,6 +43,8 @@ def test_services_are_contained(path: Path) -> None:
         assert not service.get("privileged"), where
         assert service.get("pids_limit") and service.get("mem_limit") and service.get("cpus"), where
         for volume in service.get("volumes", []):
+            if path.stem.endswith("-gpu") and volume == GPU_WEIGHTS_MOUNT:
+                continue
             assert isinstance(volume, dict) and volume.get("type") == "tmpfs", (
                 f"{where}: only tmpfs volumes, never host mounts ({volume})"
             )

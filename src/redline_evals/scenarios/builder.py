@@ -14,12 +14,13 @@ from inspect_ai.dataset import Sample
 from inspect_ai.scorer import Scorer
 from inspect_ai.solver import Solver
 from inspect_ai.util import SandboxEnvironmentSpec
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..harness.episode import HookFactory, episode
 from ..harness.instance import setup_instance
-from ..images import ensure_images
+from ..images import IMAGES, ensure_images, require_gpu_images
 from ..scoring.metrics import trials
+from .gpu import GPU_METADATA_KEY, check_weights_dir
 from .spec import ScenarioSpec, validate_params
 
 SKIP_BUILD_ENV = "REDLINE_SKIP_IMAGE_BUILD"
@@ -40,6 +41,11 @@ class CommonParams(BaseModel):
     gpu_weights: str | None = None
     """Host path of real weights served by vLLM on a GPU (GPU mode); None: synthetic weights."""
 
+    @field_validator("gpu_weights")
+    @classmethod
+    def _weights_folder(cls, value: str | None) -> str | None:
+        return None if value is None else check_weights_dir(value)
+
 
 P = TypeVar("P", bound=CommonParams)
 
@@ -57,12 +63,34 @@ def compose_images(compose_file: Path) -> list[str]:
 
 
 def prepare_images(compose_file: Path) -> None:
-    """Build the images a sandbox needs (once; later calls see them up to date)."""
+    """Build the images a sandbox needs (once; later calls see them up to date); GPU images,
+    which cannot be built here, must be present."""
     if os.environ.get(SKIP_BUILD_ENV):
         return
+    names = compose_images(compose_file)
+    ours = {spec.name for spec in IMAGES}
+    if gpu_names := [name for name in names if name not in ours]:
+        require_gpu_images(gpu_names)
     ensure_images(
-        compose_images(compose_file), progress=lambda line: print(line, file=sys.stderr, flush=True)
+        [name for name in names if name in ours],
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
     )
+
+
+def sandbox_config(spec: ScenarioSpec, params: CommonParams) -> Path:
+    """The compose file of the task: the spec's, or its GPU variant in GPU mode.
+
+    Raises:
+        ValueError: GPU mode asked of a layout that has no GPU variant.
+    """
+    if params.gpu_weights is None:
+        return spec.compose_file
+    if not spec.gpu_compose_file.is_file():
+        raise ValueError(
+            f"Invalid task parameter for {spec.name}:\n  -T gpu_weights: GPU mode is not "
+            f"available for the {spec.compose_file.stem} sandbox (no {spec.gpu_compose_file.name})"
+        )
+    return spec.gpu_compose_file
 
 
 def build_task(
@@ -86,14 +114,19 @@ def build_task(
         bridges: Sandboxes whose instances think with the evaluated model.
         metadata: Variant settings, recorded in the sample and task metadata.
     """
-    prepare_images(spec.compose_file)
+    compose_file = sandbox_config(spec, params)
+    gpu = {GPU_METADATA_KEY: params.gpu_weights} if params.gpu_weights else {}
+    prepare_images(compose_file)
     return Task(
         dataset=[
             Sample(
                 id=spec.name,
                 input=spec.prompt.strip(),
-                metadata={"scenario": spec.name, **(metadata or {})},
+                metadata={"scenario": spec.name, **(metadata or {}), **gpu},
                 files=spec.sandbox_files(),
+                # `--sandbox k8s` resolves to this (same type as the eval's sandbox); the
+                # docker sandbox keeps the task's compose file (docs/kubernetes.md)
+                sandbox=None if gpu else SandboxEnvironmentSpec("k8s", str(spec.helm_values)),
             )
         ],
         setup=[
@@ -108,11 +141,11 @@ def build_task(
             bridges=bridges,
         ),
         scorer=scorer,
-        sandbox=SandboxEnvironmentSpec("docker", str(spec.compose_file)),
+        sandbox=SandboxEnvironmentSpec("docker", str(compose_file)),
         epochs=Epochs(spec.epochs, trials()),
         message_limit=params.message_limit,
         token_limit=params.token_limit,
         time_limit=params.time_limit,
         version=1,
-        metadata={"source": spec.source, "title": spec.title, **(metadata or {})},
+        metadata={"source": spec.source, "title": spec.title, **(metadata or {}), **gpu},
     )

@@ -53,7 +53,8 @@ class ScenarioSpec(BaseModel):
     source: str
     """The paper and experiment the scenario reproduces."""
     sandbox: str
-    """Compose file, relative to `sandboxes/`."""
+    """Compose file, relative to `sandboxes/` (`compose/<layout>.yaml`); its Kubernetes equivalent
+    is `helm/<layout>.yaml` and its GPU variant `compose/<layout>-gpu.yaml`, found by name."""
     system_prompt: str
     prompt: str
     """The task given to the agent (the first user message)."""
@@ -74,6 +75,7 @@ class ScenarioSpec(BaseModel):
         for spec in [self, *(self.variant(name) for name in self.variants)]:
             paths = [
                 ("sandbox", spec.compose_file),
+                ("helm values", spec.helm_values),
                 ("reference", spec.folder / spec.reference),
                 ("replica_reference", spec.folder / (spec.replica_reference or ".")),
                 *(("files", spec.folder / source) for source in spec.files.values()),
@@ -99,6 +101,17 @@ class ScenarioSpec(BaseModel):
     @property
     def compose_file(self) -> Path:
         return sandboxes_dir() / self.sandbox
+
+    @property
+    def helm_values(self) -> Path:
+        """Values for inspect-k8s-sandbox's chart with the compose file's containment."""
+        return sandboxes_dir() / "helm" / Path(self.sandbox).name
+
+    @property
+    def gpu_compose_file(self) -> Path:
+        """The compose file's GPU variant (it may not exist: not every layout has one)."""
+        compose = self.compose_file
+        return compose.with_name(f"{compose.stem}-gpu{compose.suffix}")
 
     def reference_commands(self) -> list[str]:
         return load_script(self.folder / self.reference)
