@@ -34,6 +34,7 @@ DEFAULT_SUCCESS: dict[str, str] = {
 
 LOG_SUFFIXES = (".eval", ".json")
 SKIPPED_SAMPLE_FIELDS = {"events", "store", "attachments"}
+NO_REDLINE_SCORE = "no redline-evals score"
 
 
 @dataclass(frozen=True)
@@ -166,9 +167,6 @@ def read_log(path: str) -> tuple[list[Trial], str | None]:
     if log.status != "success":
         note = f"partial run (status {log.status}): {len(trials)} sample(s) used{_error(log)}"
     return trials, note
-
-
-NO_REDLINE_SCORE = "no redline-evals score"
 
 
 def _trial(path: str, log: EvalLog, family: str, sample: EvalSample) -> Trial:
