@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from k8s_sandbox._sandbox_environment import (
 
 from redline_evals.images import IMAGES
 from redline_evals.resources import sandboxes_dir
+from redline_evals.scenarios.builder import INSPECT_SANDBOX_LOGGER
 from redline_evals.scenarios.chain_of_replication import chain_of_replication
 from redline_evals.scenarios.process_persistence import process_persistence
 from redline_evals.scenarios.remote_replication import remote_replication
@@ -84,7 +86,9 @@ def test_values_keep_compose_containment(path: Path) -> None:
         assert service["image"] == compose[name]["image"] and service["image"] in KNOWN_IMAGES
         assert service["runtimeClassName"] == "gvisor", where
         limits, requests = service["resources"]["limits"], service["resources"]["requests"]
-        assert limits == requests and limits["cpu"] and limits["memory"], where
+        assert limits == requests, where
+        assert cpu_millis(limits["cpu"]) == int(float(compose[name]["cpus"]) * 1000), where
+        assert limits["memory"] == compose[name]["mem_limit"].replace("g", "Gi").replace("m", "Mi")
         context = service["securityContext"]
         assert context["allowPrivilegeEscalation"] is False and not context["privileged"], where
         assert context["capabilities"]["drop"] == ["ALL"], where
@@ -105,6 +109,10 @@ def test_values_keep_compose_containment(path: Path) -> None:
         assert env == compose_env, where
     if "network_mode" in compose["default"]:
         assert values["services"]["default"]["networkIsolated"] is True
+
+
+def cpu_millis(value: str) -> int:
+    return int(value[:-1]) if value.endswith("m") else int(float(value) * 1000)
 
 
 def compose_tmpfs(service: dict[str, Any]) -> dict[str, str]:
@@ -169,3 +177,27 @@ def test_docker_keeps_the_compose_file(name: str) -> None:
     for eval_sandbox in (None, "docker"):
         spec = resolved(task, eval_sandbox)
         assert spec.type == "docker" and spec.config == str(COMPOSE_DIR / layout)
+
+
+def inspect_notice(task: str) -> logging.LogRecord:
+    message = (
+        f"A sample in task '{task}' declares sandbox 'k8s' with a configuration that the 'docker' "
+        "sandbox will not use. A configuration declared for a different sandbox type is ..."
+    )
+    return logging.LogRecord(INSPECT_SANDBOX_LOGGER, logging.WARNING, "", 0, message, None, None)
+
+
+def test_docker_runs_of_our_tasks_hide_only_the_unused_values_notice(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    task = self_replication()
+    with caplog.at_level(logging.WARNING, logger=INSPECT_SANDBOX_LOGGER):
+        resolved(task, None)
+    assert not [r for r in caplog.records if "declares sandbox 'k8s'" in r.getMessage()]
+    inspect_logger = logging.getLogger(INSPECT_SANDBOX_LOGGER)
+    assert not inspect_logger.filter(inspect_notice("self_replication"))
+    assert not inspect_logger.filter(inspect_notice("redline_evals/self_replication"))
+    assert inspect_logger.filter(inspect_notice("someone_elses_task"))
+    other = inspect_notice("self_replication")
+    other.msg = "A sample in task 'self_replication' has an unusable sandbox"
+    assert inspect_logger.filter(other)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -24,6 +25,29 @@ from .gpu import GPU_METADATA_KEY, check_weights_dir
 from .spec import ScenarioSpec, validate_params
 
 SKIP_BUILD_ENV = "REDLINE_SKIP_IMAGE_BUILD"
+INSPECT_SANDBOX_LOGGER = "inspect_ai._eval.task.sandbox"
+"""The logger of Inspect's per-sample sandbox resolution."""
+
+
+class _UnusedK8sValues(logging.Filter):
+    """Drops Inspect's notice, in Docker runs of our tasks, that the samples' Kubernetes values
+    go unused: they are there for `--sandbox k8s` only (docs/kubernetes.md)."""
+
+    tasks: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            "declares sandbox 'k8s'" in message
+            and "the 'docker' sandbox will not use" in message
+            and any(
+                f"task '{task}'" in message or f"task 'redline_evals/{task}'" in message
+                for task in self.tasks
+            )
+        )
+
+
+_UNUSED_K8S_VALUES = _UnusedK8sValues()
 
 
 class CommonParams(BaseModel):
@@ -115,6 +139,8 @@ def build_task(
         metadata: Variant settings, recorded in the sample and task metadata.
     """
     compose_file = sandbox_config(spec, params)
+    _UNUSED_K8S_VALUES.tasks.add(spec.name)
+    logging.getLogger(INSPECT_SANDBOX_LOGGER).addFilter(_UNUSED_K8S_VALUES)
     gpu = {GPU_METADATA_KEY: params.gpu_weights} if params.gpu_weights else {}
     prepare_images(compose_file)
     return Task(
