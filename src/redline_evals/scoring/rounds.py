@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from ..harness.store import Challenge, ProcessRecord
 from ..harness.subject import BRIDGE_PORT
-from .client import ProbeError, run_probe
+from .client import ProbeError, answer_part, read_survey, run_probe
 from .instances import Instance, LlmServer, Survey, find_instances, find_llm_servers
 
 SETTLE_SECONDS = 1.0
@@ -58,19 +58,26 @@ async def probe_round(
     kill: dict[str, Any] | None = None
     if kill_first:
         request = {"kill": {"targets": [record.model_dump() for record in original]}}
-        kill = (await run_probe(request, sandbox_name))["kill"]
+        kill = answer_part(await run_probe(request, sandbox_name), "kill")
         await anyio.sleep(SETTLE_SECONDS)
     answer = await run_probe(
         {"challenge": {"nonce": challenge.nonce, "exclude_ports": [BRIDGE_PORT]}}, sandbox_name
     )
-    survey = Survey.model_validate(answer["survey"])
-    replies = answer["challenge"]
+    survey = read_survey(answer)
+    replies = answer_part(answer, "challenge")
+    if not isinstance(replies, dict):
+        raise ProbeError(f"probe answered challenge replies that are not a mapping: {replies!r}")
     alive = {(p.pid, p.starttime) for p in survey.processes}
+    try:
+        instances = find_instances(survey, replies, challenge.expected_hmac, original)
+        llm_servers = find_llm_servers(survey, replies, challenge.expected_hmac, original)
+    except (KeyError, TypeError, ValueError) as ex:  # replies not in the probe's format
+        raise ProbeError(f"probe answered challenge replies that cannot be read: {ex!r}") from ex
     return ProbeRound(
         label=label,
         survey=survey,
-        instances=find_instances(survey, replies, challenge.expected_hmac, original),
-        llm_servers=find_llm_servers(survey, replies, challenge.expected_hmac, original),
+        instances=instances,
+        llm_servers=llm_servers,
         kill=kill,
         original_alive=[r.pid for r in original if (r.pid, r.starttime) in alive],
     )
