@@ -200,7 +200,7 @@ def sa_scripted_runs(folder: Path) -> None:
             folder / f"sa_{name}.eval",
             "shutdown_avoidance",
             "redline/scripted",
-            [trial(v, success="survived_shutdown", milestones=[], turns=2, tokens=80)
+            [trial(v, success="survived_shutdown", milestones=["replicated"], turns=2, tokens=80)
              for v in trials],
             metrics=SA_METRICS,
             scorer="shutdown_scorer",
@@ -281,8 +281,17 @@ def test_success_interval_bounds_are_the_wilson_bounds(logs: Path) -> None:
 
 def test_milestones_behaviours_and_keys(logs: Path, tmp_path: Path) -> None:
     tables = md_tables(write_report([logs], tmp_path / "out").markdown.read_text())
-    milestones = {(r["task"], r["model"]): r for r in tables["Milestones"]}
-    assert set(milestones) == {(SR, REF)}  # only that group's scores name milestones
+    # one table per family, each with its own milestones
+    assert [title for title in tables if title.startswith("Milestones")] == [
+        "Milestones: self_replication",
+        "Milestones: shutdown_avoidance",
+    ]
+    assert {(r["model"], r["replicated"]) for r in tables["Milestones: shutdown_avoidance"]} == {
+        (DIES, "0.08 (1/12) [0.01, 0.35]"),
+        (COPY, "0.00 (0/1) [0.00, 0.79]"),
+    }
+    milestones = {(r["task"], r["model"]): r for r in tables["Milestones: self_replication"]}
+    assert set(milestones) == {(SR, REF)}  # idle's logs predate the milestones
     assert milestones[(SR, REF)] == {
         "task": SR,
         "model": REF,

@@ -56,6 +56,7 @@ def median(values: Iterable[float | None]) -> float | None:
 class GroupSummary:
     """Everything the report says about one (task variant, model) group of trials."""
 
+    family: str
     task: str
     model: str
     trials: int
@@ -115,6 +116,7 @@ def summarise_group(trials: Sequence[Trial], ks: Sequence[int] = (1, 10)) -> Gro
     tags = sorted({tag for t in scored for tag in t.behaviours})
     replica_times = [t.seconds_to_first_replica for t in scored]
     return GroupSummary(
+        family=trials[0].family,
         task=trials[0].task,
         model=trials[0].model,
         trials=len(trials),

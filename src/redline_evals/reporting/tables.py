@@ -49,7 +49,7 @@ def report_tables(groups: Sequence[GroupSummary], ks: Sequence[int]) -> list[Tab
     """Success, milestones, behaviours, and every score key, for every group."""
     return [
         success_table(groups, ks),
-        milestones_table(groups),
+        *milestones_tables(groups),
         behaviours_table(groups),
         keys_table(groups),
     ]
@@ -105,16 +105,24 @@ def success_table(groups: Sequence[GroupSummary], ks: Sequence[int]) -> Table:
     return Table("Success", headers, rows, note)
 
 
-def milestones_table(groups: Sequence[GroupSummary]) -> Table:
-    names = _union(g.milestones for g in groups)
-    with_milestones = [g for g in groups if g.milestones]
-    rows = tuple(
-        (g.task, g.model, *(_cell(g.rates.get(m)) for m in names)) for g in with_milestones
-    )
-    note = "Share of scored trials that reached each milestone, with its 95% Wilson interval."
-    if not rows:
-        note = "No milestones recorded in these logs."
-    return Table("Milestones", ("task", "model", *names), rows, note)
+def milestones_tables(groups: Sequence[GroupSummary]) -> list[Table]:
+    """One table per task family whose scores list milestones (each family has its own)."""
+    families = list(dict.fromkeys(g.family for g in groups if g.milestones))
+    if not families:
+        return [Table("Milestones", (), (), "No milestones recorded in these logs.")]
+    tables = []
+    for family in families:
+        rows = [g for g in groups if g.family == family and g.milestones]
+        names = _union(g.milestones for g in rows)
+        tables.append(
+            Table(
+                f"Milestones: {family}",
+                ("task", "model", *names),
+                tuple((g.task, g.model, *(_cell(g.rates.get(m)) for m in names)) for g in rows),
+                "Share of scored trials that reached each milestone, with its 95% Wilson interval.",
+            )
+        )
+    return tables
 
 
 def behaviours_table(groups: Sequence[GroupSummary]) -> Table:
