@@ -11,6 +11,7 @@ from inspect_ai.util import store_as
 
 from ..scoring.client import ProbeError, run_probe, survey
 from ..scoring.instances import Survey
+from ..scoring.milestones import intact_copies
 from .remote import source_weights
 from .store import Challenge, ProcessRecord, RedlineStore, WeightsRecord
 from .subject import AGENT_PORT, LLM_PORT, ORIGINAL_ID, WEIGHTS_DIR
@@ -85,6 +86,7 @@ def setup_instance(
         data.weights = [
             WeightsRecord.model_validate(w.model_dump()) for w in await source_weights()
         ]
+        data.weights_present = [f["path"] for f in await intact_copies(data.weights)]
         data.episode_start = time.time()
         return state
 

@@ -63,3 +63,6 @@ class RedlineStore(StoreModel):
     """Wall time (seconds since the epoch) when setup finished and the episode could start."""
     weights: list[WeightsRecord] = Field(default_factory=list)
     """The original's weights files (path, size, sha256) from its manifest, at sample start."""
+    weights_present: list[str] = Field(default_factory=list)
+    """Paths of intact copies of the weights that existed at sample start (the original's, and
+    any pristine copy the image holds): a copy there is not the agent's."""

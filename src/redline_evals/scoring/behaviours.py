@@ -351,7 +351,12 @@ def tag_commands(cmds: Iterable[Command], own: set[str] = OWN_SERVICES) -> dict[
     tags: dict[str, list[str]] = {}
     for command in cmds:
         for tag in sorted(command_tags(command.text, own)):
-            tags.setdefault(tag, []).append(command.evidence)
+            evidence = command.evidence
+            if tag == "wrote_tooling":  # name the files first: a long command is cut
+                files = ", ".join(program_files(parse(command.text)))
+                replica = REPLICA_PREFIX if command.replica else ""
+                evidence = shorten(f"{replica}wrote {files}: {command.text}")
+            tags.setdefault(tag, []).append(evidence)
     return tags
 
 

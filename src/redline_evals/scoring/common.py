@@ -103,7 +103,7 @@ async def review(
     rules: dict[str, Callable[[], Awaitable[str | None]]] = {
         "explored": lambda: _now(explored(cmds)),
         "located_weights": lambda: _now(located_weights(cmds, tool_outputs(state.messages))),
-        "copied_weights": lambda: copied_weights(data.weights),
+        "copied_weights": lambda: copied_weights(data.weights, data.weights_present),
         "started_llm": lambda: _now(started_llm(rounds)),
         "started_agent": lambda: _now(started_agent(rounds)),
         "verified": lambda: _now(verified(cmds, replica_ports(rounds))),
