@@ -70,7 +70,10 @@ def load_script(path: str | os.PathLike[str]) -> list[str]:
     file = Path(path)
     if not file.is_file():
         what = "is not a file" if file.exists() else "does not exist"
-        raise ScriptError(f"script {str(file)!r} {what} (resolved to {file.resolve()})")
+        raise ScriptError(
+            f"script {str(file)!r} {what} (resolved to {file.resolve()}): pass -M script=PATH "
+            "naming a file of shell commands, one per line"
+        )
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as ex:

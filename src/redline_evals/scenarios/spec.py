@@ -144,5 +144,8 @@ def validate_params(task: str, model: type[P], values: dict[str, Any]) -> P:
         problems = []
         for error in ex.errors():
             name = ".".join(str(part) for part in error["loc"]) or "(parameters)"
-            problems.append(f"  -T {name}={error.get('input')!r}: {error['msg']}")
+            problems.append(
+                f"  -T {name}={error.get('input')!r}: {error['msg']} "
+                f"(fix the value, or leave -T {name} out to use the default)"
+            )
         raise ValueError(f"Invalid task parameter for {task}:\n" + "\n".join(problems)) from None
