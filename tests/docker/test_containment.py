@@ -36,7 +36,6 @@ from support.evals import (
     control,
     explanation,
     new_prefix,
-    project_resources,
     run_controls,
 )
 
@@ -130,10 +129,10 @@ def test_the_pids_limit_holds(container: Container) -> None:
 def test_interrupting_an_eval_mid_command_leaves_nothing(tmp_path: Path) -> None:
     """SIGINT to `inspect eval` while the agent's command runs: no container, network or volume
     of the eval is left on the host."""
+    command = f"sleep 300.{uuid.uuid4().int % 10**8:08d}"  # marks this eval's container
     script = tmp_path / "wait.sh"
-    script.write_text("sleep 300\n")
+    script.write_text(command + "\n")
     inspect = Path(sys.executable).parent / "inspect"
-    before = set(project_resources())
     process = subprocess.Popen(
         [
             str(inspect),
@@ -156,32 +155,31 @@ def test_interrupting_an_eval_mid_command_leaves_nothing(tmp_path: Path) -> None
         start_new_session=True,
     )
     client = docker.from_env()
+    project = None
     try:
-        deadline = time.monotonic() + 120
-        ours: set[str] = set()
-        while time.monotonic() < deadline and not ours:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and project is None:
             time.sleep(0.5)
-            ours = set(project_resources()) - before
-        assert ours, "the eval never started a container"
-        # mid-command: the agent's `sleep 300` is running in the sample's container
-        while time.monotonic() < deadline and not _running(client, ours, "sleep 300"):
-            time.sleep(0.5)
-        assert _running(client, ours, "sleep 300"), "the agent's command never started"
+            project = _project_running(client, command)
+        assert project, "the agent's command never started"
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=120)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-    assert_nothing_left(before=before)
+    assert_nothing_left(project)
 
 
-def _running(client: docker.DockerClient, names: set[str], command: str) -> bool:
+def _project_running(client: docker.DockerClient, command: str) -> str | None:
+    """The compose project of the running container in which `command` runs, if any."""
     for container in client.containers.list(filters={"status": "running"}):
-        if container.name in names:
+        try:
             top = container.top(ps_args="-eo pid,args")
-            if any(command in " ".join(row) for row in top.get("Processes") or []):
-                return True
-    return False
+        except docker.errors.APIError:  # gone meanwhile
+            continue
+        if any(command in " ".join(row) for row in top.get("Processes") or []):
+            return str(container.labels["com.docker.compose.project"])
+    return None
 
 
 # ---- scripted agents that try to break out, watched from the host ----
