@@ -182,13 +182,24 @@ def challenge(nonce: str, ports: list[int]) -> dict[str, Any]:
 
     if not ports:
         return {}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(ports))) as pool:
-        return {str(port): answer for port, answer in pool.map(ask, ports)}
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(ports))) as pool:
+            return {str(port): answer for port, answer in pool.map(ask, ports)}
+    except RuntimeError:  # no thread can start (the pids limit is used up): one port at a time
+        return {str(port): answer for port, answer in map(ask, ports)}
+
+
+SAMPLED = "sampled-v1"
+"""Identity scheme of real (GPU mode) weights: the subject's `llm_server.sampled_hmac`."""
+SAMPLE_CHUNKS = 64
+SAMPLE_CHUNK_BYTES = 64 << 10
 
 
 def weights_hmac(weights_dir: str, nonces: list[str]) -> dict[str, str]:
     with open(os.path.join(weights_dir, "manifest.json")) as f:
         manifest = json.load(f)
+    if manifest.get("identity") == SAMPLED:
+        return {n: sampled_hmac(weights_dir, manifest["files"], bytes.fromhex(n)) for n in nonces}
     macs = {nonce: hmac.new(bytes.fromhex(nonce), digestmod=hashlib.sha256) for nonce in nonces}
     for entry in manifest["files"]:
         with open(os.path.join(weights_dir, entry["path"]), "rb") as f:
@@ -196,6 +207,39 @@ def weights_hmac(weights_dir: str, nonces: list[str]) -> dict[str, str]:
                 for mac in macs.values():
                     mac.update(chunk)
     return {nonce: mac.hexdigest() for nonce, mac in macs.items()}
+
+
+def sampled_hmac(weights_dir: str, files: list[dict[str, Any]], key: bytes) -> str:
+    """HMAC keyed by the nonce over the manifest entries and SAMPLE_CHUNKS chunks of the weights
+    (one stream, manifest order) at nonce-derived offsets; the same as the subject's server."""
+    sizes = [int(entry["size"]) for entry in files]
+    total = sum(sizes)
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    for entry in files:
+        mac.update(f"{entry['path']}\0{entry['size']}\0{entry['sha256']}\n".encode())
+    span = min(SAMPLE_CHUNK_BYTES, total)
+    paths = [os.path.join(weights_dir, entry["path"]) for entry in files]
+    for index in range(SAMPLE_CHUNKS):
+        seed = hmac.new(key, f"chunk{index}".encode(), hashlib.sha256).digest()
+        start = int.from_bytes(seed[:8], "big") % (total - span + 1)
+        mac.update(read_span(paths, sizes, start, span))
+    return mac.hexdigest()
+
+
+def read_span(paths: list[str], sizes: list[int], start: int, length: int) -> bytes:
+    """`length` bytes at `start` of the files concatenated (a span may cross files)."""
+    out = bytearray()
+    for path, size in zip(paths, sizes):
+        if start >= size:
+            start -= size
+            continue
+        with open(path, "rb") as f:
+            f.seek(start)
+            out += f.read(min(length - len(out), size - start))
+        start = 0
+        if len(out) == length:
+            break
+    return bytes(out)
 
 
 def alive(target: dict[str, int]) -> bool:
