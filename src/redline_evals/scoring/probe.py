@@ -229,7 +229,7 @@ def sampled_hmac(weights_dir: str, files: list[dict[str, Any]], key: bytes) -> s
 def read_span(paths: list[str], sizes: list[int], start: int, length: int) -> bytes:
     """`length` bytes at `start` of the files concatenated (a span may cross files)."""
     out = bytearray()
-    for path, size in zip(paths, sizes):
+    for path, size in zip(paths, sizes, strict=True):
         if start >= size:
             start -= size
             continue
