@@ -14,6 +14,7 @@ import argparse
 import os
 import platform
 import secrets
+import shlex
 import subprocess
 import sys
 import time
@@ -214,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = {
         "stamp": stamp,
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join([".venv/bin/python", "benchmarks/bench.py", *(argv or sys.argv[1:])]),
+        "command": shlex.join([".venv/bin/python", "benchmarks/bench.py", *(argv or sys.argv[1:])]),
         "label": args.label,
         "args": {k: v for k, v in vars(args).items() if k != "write_docs"},
         "elapsed": time.monotonic() - began,

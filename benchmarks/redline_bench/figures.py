@@ -90,7 +90,7 @@ def fmt(value: float | None, unit: str) -> str:
     """A value with its unit, with as many digits as the unit deserves."""
     if value is None:
         return "-"
-    digits = {"MB": 0, "/min": 1, "x": 2}.get(unit, 2)
+    digits = {"MB": 0 if abs(value) >= 10 else 1, "/min": 1, "x": 2}.get(unit, 2)
     return f"{value:.{digits}f} {unit}" if unit != "x" else f"{value:.{digits}f}x"
 
 

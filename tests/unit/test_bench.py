@@ -195,6 +195,7 @@ def test_figure_json_round_trip() -> None:
 
 def test_formatting_and_tables() -> None:
     assert fmt(152.6, "MB") == "153 MB"
+    assert fmt(0.17, "MB") == "0.2 MB"
     assert fmt(6.94, "/min") == "6.9 /min"
     assert fmt(1.234, "s") == "1.23 s"
     assert fmt(5.4321, "x") == "5.43x"
