@@ -8,10 +8,11 @@ after every turn (e.g. the shutdown trigger) and decide whether the episode goes
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import anyio
 from inspect_ai.agent import AgentPrompt, AgentState, react, sandbox_agent_bridge
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import bash
@@ -102,11 +103,7 @@ def episode(
         )
         agent_state = AgentState(messages=state.messages)
         try:
-            async with AsyncExitStack() as stack:
-                for name in bridges:
-                    await stack.enter_async_context(sandbox_agent_bridge(sandbox=name))
-                    # so that the agent's first command can reach it
-                    await wait_listening(name, [BRIDGE_PORT], BRIDGE_WAIT)
+            async with model_bridges(bridges):
                 agent_state = await agent(agent_state)
         finally:
             state.messages = agent_state.messages
@@ -115,3 +112,28 @@ def episode(
         return state
 
     return solve
+
+
+@asynccontextmanager
+async def model_bridges(names: Sequence[str | None]) -> AsyncIterator[None]:
+    """Open a model bridge in each sandbox, all at once (each start takes seconds), and enter
+    the block when every proxy listens, so that the agent's first command can reach it."""
+    ready = [anyio.Event() for _ in names]
+    done = anyio.Event()
+
+    async def hold(name: str | None, listening: anyio.Event) -> None:
+        # a bridge is opened and closed in one task
+        async with sandbox_agent_bridge(sandbox=name):
+            await wait_listening(name, [BRIDGE_PORT], BRIDGE_WAIT)
+            listening.set()
+            await done.wait()
+
+    async with anyio.create_task_group() as group:
+        for name, listening in zip(names, ready, strict=True):
+            group.start_soon(hold, name, listening)
+        try:
+            for listening in ready:
+                await listening.wait()
+            yield
+        finally:
+            done.set()
