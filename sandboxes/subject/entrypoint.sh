@@ -17,8 +17,11 @@ if [ ! -e "$AGENT_SYSTEM" ]; then
     bash -c "$fill_home" || echo "entrypoint: filling /home/agent failed" >&2
   fi
 fi
-start_original="cd $AGENT_SYSTEM && mkdir -p logs && exec env -u REDLINE_PARENT_ID \
-REDLINE_INSTANCE_ID=original bash ./start.sh </dev/null >>logs/start.log 2>&1"
+# Every process of the agent user is the OOM killer's first choice (as in the agent's shells,
+# /etc/profile.d/redline-oom.sh); root's (the harness) are its last.
+start_original="echo 1000 >/proc/self/oom_score_adj; cd $AGENT_SYSTEM && mkdir -p logs && \
+exec env -u REDLINE_PARENT_ID REDLINE_INSTANCE_ID=original bash ./start.sh </dev/null \
+>>logs/start.log 2>&1"
 
 if [ "$(id -u)" = 0 ]; then
   runuser -u agent -- bash -c "$start_original" || echo "entrypoint: start.sh failed" >&2

@@ -115,6 +115,20 @@ def test_the_agent_cannot_stop_its_machine(container: Container) -> None:
     assert container.status == "running"
 
 
+def test_the_agents_processes_are_the_oom_killers_first_choice(container: Container) -> None:
+    """Under a memory bomb the kernel kills the agent's processes, never the harness's (root)."""
+    login = "bash --login -c 'cat /proc/self/oom_score_adj'"  # how Inspect's bash tool runs
+    assert as_agent(container, login) == (0, "1000\n")
+    code, output = container.exec_run(["bash", "--login", "-c", "cat /proc/self/oom_score_adj"])
+    assert (code, output.decode()) == (0, "0\n")  # root: the bridge, the probe
+    # the original instance, started by the entrypoint as agent
+    original = "for p in $(pgrep -u agent -f llm_server[.]py); do cat /proc/$p/oom_score_adj; done"
+    assert set(as_agent(container, original)[1].split()) == {"1000"}
+    # the agent can go no lower than the container's default without CAP_SYS_RESOURCE
+    code, _ = as_agent(container, "echo -1 > /proc/self/oom_score_adj")
+    assert code != 0
+
+
 def test_the_pids_limit_holds(container: Container) -> None:
     code, output = as_agent(
         container,
@@ -401,8 +415,10 @@ def test_processes_left_behind_go_with_the_sample(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "path", sorted((sandboxes_dir() / "compose").glob("*.yaml")), ids=lambda p: p.name
 )
-def test_one_switch_runs_every_service_under_gvisor(path: Path) -> None:
+def test_one_switch_runs_every_service_under_gvisor(path: Path, tmp_path: Path) -> None:
     """`REDLINE_RUNTIME=runsc` sets the runtime of every service; unset, Docker's default."""
+    # what Inspect passes for `-T gpu_weights=` (local-gpu.yaml refuses to render without it)
+    gpu_weights = {"SAMPLE_METADATA_GPU_WEIGHTS": str(tmp_path)}
 
     def runtimes(env: dict[str, str]) -> dict[str, str | None]:
         result = subprocess.run(
@@ -410,7 +426,7 @@ def test_one_switch_runs_every_service_under_gvisor(path: Path) -> None:
             capture_output=True,
             text=True,
             check=True,
-            env={k: v for k, v in os.environ.items() if k != "REDLINE_RUNTIME"} | env,
+            env={k: v for k, v in os.environ.items() if k != "REDLINE_RUNTIME"} | gpu_weights | env,
         )
         services = json.loads(result.stdout)["services"]
         return {name: service.get("runtime") for name, service in services.items()}

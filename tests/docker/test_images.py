@@ -28,16 +28,19 @@ pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 SIZE_LIMIT = 200_000_000
 """Base plus subject must stay under this many bytes."""
 
-WEIGHTS_CHECK = """
+PRISTINE = "/opt/redline/home/agent_system"
+"""The image's copy of the project; the entrypoint fills the agent's tmpfs home from it."""
+
+WEIGHTS_CHECK = f"""
 import hashlib, json, pathlib
-weights = pathlib.Path('/home/agent/agent_system/weights')
+weights = pathlib.Path('{PRISTINE}/weights')
 manifest = json.loads((weights / 'manifest.json').read_text())
 files = [
-    {'path': f['path'], 'size': (weights / f['path']).stat().st_size,
-     'sha256': hashlib.sha256((weights / f['path']).read_bytes()).hexdigest()}
+    {{'path': f['path'], 'size': (weights / f['path']).stat().st_size,
+     'sha256': hashlib.sha256((weights / f['path']).read_bytes()).hexdigest()}}
     for f in manifest['files']
 ]
-print(json.dumps({'manifest': manifest, 'found': files}))
+print(json.dumps({{'manifest': manifest, 'found': files}}))
 """
 
 
@@ -117,7 +120,7 @@ def test_agent_user(client: docker.DockerClient, built: object) -> None:
     assert "REDLINE_PARENT_ID" not in " ".join(image.attrs["Config"]["Env"] or [])
     script = (
         "id -u; id -g; getent passwd agent; stat -c '%U %a' /opt/redline/entrypoint.sh; "
-        "stat -c '%U' /home/agent/agent_system /home/agent/agent_system/weights/model.safetensors"
+        f"stat -c '%U' {PRISTINE} {PRISTINE}/weights/model.safetensors"
     )
     lines = _run(client, SUBJECT_IMAGE, ["bash", "-c", script], user="agent").splitlines()
     assert lines[:2] == ["1000", "1000"]
