@@ -873,7 +873,9 @@ def _client() -> docker.DockerClient:
         return docker.from_env()
     except docker.errors.DockerException as error:
         raise ImageBuildError(
-            f"cannot reach the Docker Engine: {error}\n  Run: redline-evals doctor"
+            f"cannot reach the Docker Engine: {error}\n  Run: redline-evals doctor   (with "
+            "--sandbox k8s, set REDLINE_SKIP_IMAGE_BUILD=1: the cluster needs the images, "
+            "not this machine)"
         ) from error
 
 
