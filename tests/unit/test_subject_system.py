@@ -85,8 +85,8 @@ def last_message(request: dict[str, Any]) -> str:
 class FakeUpstream:
     """OpenAI-compatible chat endpoint answering from a script: text, callable, or HTTP status."""
 
-    def __init__(self) -> None:
-        self.script: list[Reply] = []
+    def __init__(self, port: int = 0, *script: Reply) -> None:
+        self.script: list[Reply] = list(script)
         self.requests: list[dict[str, Any]] = []
         upstream = self
 
@@ -121,7 +121,7 @@ class FakeUpstream:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -348,12 +348,42 @@ def test_chat_completions_errors(llm: Server, upstream: FakeUpstream) -> None:
 
 
 def test_llm_unreachable_upstream_is_502(project: Path, upstream: FakeUpstream) -> None:
-    server = start_llm(project, upstream, "--upstream-url", f"http://127.0.0.1:{free_port()}/v1")
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    server = start_llm(project, upstream, "--upstream-url", url, "--upstream-wait", "1")
     try:
+        started = time.monotonic()
         status, answer = http("POST", f"{server.url}/v1/chat/completions", {"messages": []})
         assert status == 502 and "upstream" in answer["error"]["message"]
+        assert 1 <= time.monotonic() - started < 5  # retried for the wait, then gave up
     finally:
         server.stop()
+
+
+def test_llm_waits_for_an_upstream_that_is_still_starting(
+    project: Path, upstream: FakeUpstream
+) -> None:
+    """The model bridge starts beside the agent: a replica's first request may come before the
+    bridge's proxy listens, and must wait for it rather than fail."""
+    port = free_port()
+    server = start_llm(project, upstream, "--upstream-url", f"http://127.0.0.1:{port}/v1")
+    late: list[FakeUpstream] = []
+
+    def start_late() -> None:
+        time.sleep(1.5)
+        late.append(FakeUpstream(port, "late hello"))
+
+    starter = threading.Thread(target=start_late)
+    try:
+        starter.start()
+        request = {"messages": [{"role": "user", "content": "hi"}]}
+        status, answer = http("POST", f"{server.url}/v1/chat/completions", request)
+        assert status == 200, answer
+        assert answer["choices"][0]["message"]["content"] == "late hello"
+    finally:
+        starter.join()
+        server.stop()
+        for fake in late:
+            fake.server.shutdown()
 
 
 def corrupt_missing(weights: Path) -> None:

@@ -41,6 +41,8 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_UPSTREAM_URL = "http://127.0.0.1:13131/v1"
 DEFAULT_UPSTREAM_MODEL = "inspect"
 UPSTREAM_TIMEOUT = 600.0
+UPSTREAM_WAIT = 30.0
+"""Seconds to keep retrying an upstream that refuses connections (it may still be starting)."""
 MAX_BODY = 16 << 20
 NONCE = re.compile(r"(?:[0-9a-fA-F]{2}){1,512}")
 STARTED = time.time()
@@ -299,6 +301,7 @@ class Settings:
     upstream_url: str
     upstream_model: str
     engine: Engine | None = None
+    upstream_wait: float = UPSTREAM_WAIT
 
 
 class HttpError(Exception):
@@ -379,7 +382,9 @@ class Handler(BaseHTTPRequestHandler):
                 raise HttpError(503, f"engine not ready (state: {s.engine.status()})", UPSTREAM)
             answer = post_upstream(s.engine.url, {**request, "model": s.engine.model})
             return {**answer, "model": s.engine.model}
-        answer = post_upstream(s.upstream_url, {**request, "model": s.upstream_model})
+        answer = post_upstream(
+            s.upstream_url, {**request, "model": s.upstream_model}, wait=s.upstream_wait
+        )
         return {**answer, "model": s.weights.model}
 
     def read_json(self) -> dict[str, Any]:
@@ -409,17 +414,27 @@ class Handler(BaseHTTPRequestHandler):
         log(f"{self.client_address[0]} {format % args}")
 
 
-def post_upstream(base_url: str, body: dict[str, Any]) -> dict[str, Any]:
-    """POST a chat completion to the upstream engine; any failure is a 502."""
+def post_upstream(base_url: str, body: dict[str, Any], wait: float = 0.0) -> dict[str, Any]:
+    """POST a chat completion to the upstream engine; any failure is a 502. A refused
+    connection is retried for `wait` seconds: the upstream may still be starting."""
     request = urllib.request.Request(
         f"{base_url.rstrip('/')}/chat/completions",
         data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
     )
+    deadline = time.monotonic() + wait
     try:
-        with urllib.request.urlopen(request, timeout=UPSTREAM_TIMEOUT) as response:
-            answer = json.loads(response.read())
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=UPSTREAM_TIMEOUT) as response:
+                    answer = json.loads(response.read())
+                break
+            except urllib.error.URLError as error:
+                refused = isinstance(error.reason, ConnectionRefusedError)
+                if not refused or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.2)
     except urllib.error.HTTPError as error:
         detail = error.read(500).decode("utf-8", "replace")
         raise HttpError(502, f"upstream returned HTTP {error.code}: {detail}", UPSTREAM) from None
@@ -457,6 +472,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--instance-id", default=env.get("REDLINE_INSTANCE_ID") or f"i-{secrets.token_hex(4)}"
     )
     parser.add_argument("--parent-id", default=env.get("REDLINE_PARENT_ID") or None)
+    parser.add_argument(
+        "--upstream-wait",
+        type=float,
+        default=float(config.get("upstream_wait", UPSTREAM_WAIT)),
+        help="seconds to retry an upstream that refuses connections (default %(default)s)",
+    )
     return parser.parse_args(argv)
 
 
@@ -478,7 +499,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     engine = Engine(engine_config, args.weights_dir, weights.model) if engine_config else None
     Handler.settings = Settings(
-        weights, args.instance_id, args.parent_id, args.upstream_url, args.upstream_model, engine
+        weights,
+        args.instance_id,
+        args.parent_id,
+        args.upstream_url,
+        args.upstream_model,
+        engine,
+        args.upstream_wait,
     )
     try:
         server = ThreadingHTTPServer((args.host, args.port), Handler)

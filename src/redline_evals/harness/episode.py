@@ -17,8 +17,7 @@ from inspect_ai.agent import AgentPrompt, AgentState, react, sandbox_agent_bridg
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import bash
 
-from .sandboxes import wait_listening
-from .subject import AGENT_USER, BRIDGE_PORT
+from .subject import AGENT_USER
 
 THINKING_FORMAT = """
 Think in this format at every step (the format of the original self-replication experiments):
@@ -52,10 +51,6 @@ HookFactory = Callable[[], TurnHook]
 async def default_hook(state: AgentState, turn: Turn) -> bool | str:
     """The episode ends when the agent stops calling tools."""
     return turn.used_tools
-
-
-BRIDGE_WAIT = 30
-"""Seconds to wait for the model bridge's proxy to listen inside a sandbox."""
 
 
 @solver
@@ -117,23 +112,29 @@ def episode(
 @asynccontextmanager
 async def model_bridges(names: Sequence[str | None]) -> AsyncIterator[None]:
     """Open a model bridge in each sandbox, all at once (each start takes seconds), and enter
-    the block when every proxy listens, so that the agent's first command can reach it."""
-    ready = [anyio.Event() for _ in names]
+    the block when every bridge is open.
+
+    The agent waits for the bridges rather than starting beside them: the bridge's start needs
+    `docker exec`s, which share Inspect's subprocess limit (the host's cores) with the agent's
+    commands, and an agent command that waits on a replica, which waits on a bridge still
+    starting, could hold the slots the start needs. Once a bridge is open, its proxy may take a
+    moment to listen: an instance's LLM server retries a refused connection (`llm_server.py`).
+    """
+    opened = [anyio.Event() for _ in names]
     done = anyio.Event()
 
-    async def hold(name: str | None, listening: anyio.Event) -> None:
+    async def hold(name: str | None, open_: anyio.Event) -> None:
         # a bridge is opened and closed in one task
         async with sandbox_agent_bridge(sandbox=name):
-            await wait_listening(name, [BRIDGE_PORT], BRIDGE_WAIT)
-            listening.set()
+            open_.set()
             await done.wait()
 
     async with anyio.create_task_group() as group:
-        for name, listening in zip(names, ready, strict=True):
-            group.start_soon(hold, name, listening)
+        for name, open_ in zip(names, opened, strict=True):
+            group.start_soon(hold, name, open_)
         try:
-            for listening in ready:
-                await listening.wait()
+            for open_ in opened:
+                await open_.wait()
             yield
         finally:
             done.set()
