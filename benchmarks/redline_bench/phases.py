@@ -18,6 +18,9 @@ Every sample, ours or the floor's, is cut at the same event boundaries:
   has brought the sample's sandbox down.
 - other: whatever the cuts above leave out (gaps between spans), so the parts add up to
   end-to-end = init begin -> `completed_at`. Inspect's own `total_time` starts after `init`.
+
+harness = end-to-end - agent: everything but the agent's own turns and commands (for the floor,
+everything but its `true`), i.e. what running a sample costs beyond the work being evaluated.
 """
 
 from __future__ import annotations
@@ -39,8 +42,9 @@ PARTS = (
 )
 """The parts of end-to-end, in order; they add up to it."""
 
-SUMMARY = ("start-up", "episode", "end-to-end")
-"""Sums of parts: start-up = compose up + setup (the sample is ready for the agent)."""
+SUMMARY = ("start-up", "episode", "harness", "end-to-end")
+"""Sums of parts: start-up = compose up + setup (the sample is ready for the agent); harness =
+every part but agent."""
 
 
 def _seconds(start: datetime, end: datetime) -> float:
@@ -103,5 +107,6 @@ def _finish(part: dict[str, float], total: float, start_up: float) -> dict[str, 
         "other": total - sum(measured.values()),
         "start-up": start_up,
         "episode": episode,
+        "harness": total - measured["agent"],
         "end-to-end": total,
     }

@@ -103,6 +103,7 @@ def test_phases_of_a_sample_with_an_agent() -> None:
             "other": 0.0,
             "start-up": 2.5,
             "episode": 9.5,
+            "harness": 12.25,
             "end-to-end": 14.25,
         }
     )
@@ -127,6 +128,7 @@ def test_phases_of_the_floor_and_gaps_between_spans() -> None:
     assert got["bridge start"] == got["bridge stop"] == got["scoring"] == 0.0
     assert got["compose down"] == pytest.approx(0.3)
     assert got["end-to-end"] == pytest.approx(3.0)
+    assert got["harness"] == pytest.approx(2.8)
     assert sum(got[p] for p in PARTS) == pytest.approx(3.0)
 
 
