@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -31,10 +29,11 @@ import pytest
 from docker.models.containers import Container
 from inspect_ai.log import EvalLog
 from support.evals import (
-    REPO,
     assert_nothing_left,
     control,
+    eval_in_background,
     explanation,
+    interrupt,
     new_prefix,
     run_controls,
 )
@@ -146,41 +145,19 @@ def test_interrupting_an_eval_mid_command_leaves_nothing(tmp_path: Path) -> None
     command = f"sleep 300.{uuid.uuid4().int % 10**8:08d}"  # marks this eval's container
     script = tmp_path / "wait.sh"
     script.write_text(command + "\n")
-    inspect = Path(sys.executable).parent / "inspect"
-    process = subprocess.Popen(
-        [
-            str(inspect),
-            "eval",
-            "redline_evals/self_replication",
-            "--model",
-            "redline/scripted",
-            "-M",
-            f"script={script}",
-            "--epochs",
-            "1",
-            "--log-dir",
-            str(tmp_path),
-            "--display",
-            "plain",
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
     client = docker.from_env()
     project = None
-    try:
+    with eval_in_background(
+        "redline_evals/self_replication",
+        *("--model", "redline/scripted", "-M", f"script={script}", "--epochs", "1"),
+        log_dir=tmp_path,
+    ) as process:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and project is None:
             time.sleep(0.5)
             project = _project_running(client, command)
         assert project, "the agent's command never started"
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=120)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+        interrupt(process)
     assert_nothing_left(project)
 
 

@@ -5,10 +5,7 @@ see each other; an interrupted run resumes with `inspect eval-retry`."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -19,10 +16,13 @@ from inspect_ai.log import read_eval_log, read_eval_log_sample_summaries
 from inspect_ai.solver import Generate, Solver, TaskState, chain, solver
 from inspect_ai.util import sandbox
 from support.evals import (
+    INSPECT,
     REPO,
     assert_nothing_left,
     control,
+    eval_in_background,
     explanation,
+    interrupt,
     project_resources,
     run_controls,
     scores,
@@ -32,8 +32,6 @@ from redline_evals.images import SUBJECT_GPU_IMAGE
 from redline_evals.scenarios.self_replication import self_replication
 
 SELF = REPO / "tasks/self_replication/controls"
-
-INSPECT = str(Path(sys.executable).parent / "inspect")
 
 
 def last_line(*args: str, log_dir: Path) -> str:
@@ -173,36 +171,14 @@ def test_an_interrupted_run_resumes_with_eval_retry(tmp_path: Path) -> None:
     """SIGINT after the first of three trials; `inspect eval-retry` runs the other two and keeps
     the first."""
     before = project_resources()
-    process = subprocess.Popen(
-        [
-            INSPECT,
-            "eval",
-            "redline_evals/self_replication",
-            "--model",
-            "redline/reference",
-            "--epochs",
-            "3",
-            "--max-samples",
-            "1",
-            "--log-buffer",
-            "1",
-            "--log-dir",
-            str(tmp_path),
-            "--display",
-            "plain",
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
+    with eval_in_background(
+        "redline_evals/self_replication",
+        *("--model", "redline/reference", "--epochs", "3", "--max-samples", "1"),
+        *("--log-buffer", "1"),  # each finished trial is written to the log at once
+        log_dir=tmp_path,
+    ) as process:
         log_file = _wait_for_samples(tmp_path, 1, deadline=240)
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=120)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+        interrupt(process)
     interrupted = read_eval_log(str(log_file))
     assert interrupted.status == "cancelled", interrupted.status
     kept = {(s.epoch, s.uuid) for s in interrupted.samples or [] if s.error is None}

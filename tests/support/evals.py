@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +20,32 @@ from inspect_ai.model import get_model
 from redline_evals.scoring.metrics import trials
 
 REPO = Path(__file__).resolve().parents[2]
+INSPECT = str(Path(sys.executable).parent / "inspect")
+
+
+@contextmanager
+def eval_in_background(*args: str, log_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`inspect eval ARGS` from the repo, in its own session (a signal reaches all of it), output
+    discarded; killed on leaving the block if it is still running."""
+    process = subprocess.Popen(
+        [INSPECT, "eval", *args, "--log-dir", str(log_dir), "--display", "plain"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def interrupt(process: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C: SIGINT to the eval's whole session; it must exit within two minutes."""
+    os.killpg(process.pid, signal.SIGINT)
+    process.wait(timeout=120)
 
 
 def control(
