@@ -10,7 +10,7 @@ Every sample, ours or the floor's, is cut at the same event boundaries:
   `setup_instance`, and e.g. `prepare_remote`).
 - episode: the solver span named `.../episode` (for a task without one, the floor: the whole
   `solvers` span). With model calls it splits into bridge start (episode begin -> first
-  `ModelEvent`: sandbox tools injected, bridge proxy started and waited for), agent (first
+  `ModelEvent`: sandbox tools injected, bridge proxy started), agent (first
   `ModelEvent` -> the last one's completion: the agent's turns and commands) and bridge stop
   (-> episode end: the proxy is shut down).
 - scoring: the `scorers` span (the probe's execs, the kill, the settle time, the score).
