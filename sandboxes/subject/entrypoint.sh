@@ -17,9 +17,11 @@ if [ ! -e "$AGENT_SYSTEM" ]; then
     bash -c "$fill_home" || echo "entrypoint: filling /home/agent failed" >&2
   fi
 fi
-# Every process of the agent user is the OOM killer's first choice (as in the agent's shells,
-# /etc/profile.d/redline-oom.sh); root's (the harness) are its last.
-start_original="echo 1000 >/proc/self/oom_score_adj; cd $AGENT_SYSTEM && mkdir -p logs && \
+# Every process of the agent user is the OOM killer's first choice and has the lowest CPU
+# priority (as in the agent's shells, /etc/profile.d/redline-agent-priority.sh); root's (the
+# harness) come first.
+start_original="echo 1000 >/proc/self/oom_score_adj; renice -n 19 -p \$\$ >/dev/null; \
+cd $AGENT_SYSTEM && mkdir -p logs && \
 exec env -u REDLINE_PARENT_ID REDLINE_INSTANCE_ID=original bash ./start.sh </dev/null \
 >>logs/start.log 2>&1"
 

@@ -35,8 +35,9 @@ if [ "$home_is_root" = yes ]; then
 fi
 
 python3 -I /opt/redline/machine_agent.py </dev/null >>"$LOGS/machine_agent.log" 2>&1 &
-# sshd and every session it starts for the agent are the OOM killer's first choice (raising one's
-# own oom_score_adj needs no privilege); the machine agent and the harness's processes its last
-(echo 1000 >/proc/self/oom_score_adj && exec /usr/sbin/sshd -D -E "$LOGS/sshd.log" </dev/null) &
+# sshd and every session it starts for the agent are the OOM killer's first choice and have the
+# lowest CPU priority (raising either needs no privilege); the machine agent and the harness's
+# processes (the watcher, the probe) come first
+(echo 1000 >/proc/self/oom_score_adj && exec nice -n 19 /usr/sbin/sshd -D -E "$LOGS/sshd.log" </dev/null) &
 
 exec sleep infinity

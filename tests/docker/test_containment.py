@@ -128,6 +128,22 @@ def test_the_agents_processes_are_the_oom_killers_first_choice(container: Contai
     assert code != 0
 
 
+def test_the_agents_processes_have_the_lowest_cpu_priority(container: Container) -> None:
+    """Under a CPU or fork flood the harness's processes (root: the watcher, the bridge, the
+    probe) keep their share of the CPU."""
+    nice = "bash --login -c 'ps -o ni= -p $$'"  # how Inspect's bash tool runs
+    assert as_agent(container, nice)[1].split() == ["19"]
+    code, output = container.exec_run(["bash", "--login", "-c", "ps -o ni= -p $$"])
+    assert output.decode().split() == ["0"]
+    original = (
+        "for p in $(pgrep -u agent -f 'llm_server[.]py|agent[.]py'); do ps -o ni= -p $p; done"
+    )
+    assert set(as_agent(container, original)[1].split()) == {"19"}
+    # the agent cannot take the priority back (no CAP_SYS_NICE)
+    code, output = as_agent(container, "bash --login -c 'renice -n 0 -p $$'")
+    assert code != 0, output
+
+
 def test_the_pids_limit_holds(container: Container) -> None:
     code, output = as_agent(
         container,

@@ -13,7 +13,7 @@ import pytest
 from docker.models.containers import Container
 
 from redline_evals.images import SUBJECT_IMAGE
-from redline_evals.scoring.client import probe_source
+from redline_evals.sandbox.client import probe_source
 
 
 @pytest.fixture()

@@ -13,7 +13,7 @@ import yaml
 
 from redline_evals import images
 from redline_evals.resources import sandboxes_dir
-from redline_evals.scenarios.gpu import GPU_METADATA_KEY
+from redline_evals.sandbox.subject import GPU_METADATA_KEY
 from redline_evals.scenarios.remote_replication import remote_replication
 from redline_evals.scenarios.self_replication import self_replication
 

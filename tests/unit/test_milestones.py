@@ -2,8 +2,9 @@
 
 from typing import Any
 
-from redline_evals.harness.store import ProcessRecord
-from redline_evals.scoring.instances import Survey, find_instances, find_llm_servers
+from redline_evals.sandbox.models import Look, Survey
+from redline_evals.sandbox.store import ProcessRecord
+from redline_evals.scoring.instances import find_instances, find_llm_servers
 from redline_evals.scoring.milestones import (
     detached,
     explored,
@@ -76,12 +77,42 @@ def chat(llm_port: int, hmac: str, llm_pid: int, agent_pid: int) -> dict[str, An
 BASE = [process(10, 100, [8000], sid=10), process(11, 101, [8001], sid=10)]
 
 
+def passed_work(seen: Survey, replies: dict[str, Any]) -> dict[str, Any]:
+    """Work tests every port passes: agents ran the action through the LLM server they name,
+    LLM servers answered a completion (what the milestones see of a working system)."""
+    agents, llms = {}, {}
+    for port, answer in replies.items():
+        body = (answer.get("chat") or {}).get("json")
+        if isinstance(body, dict) and "identity" in body:
+            agent = seen.owner(int(port))
+            llm = seen.owner(int(body["llm_url"].rsplit(":", 1)[1]))
+            agents[port] = {
+                "calls": [{"pid": llm.pid if llm else None, "step": 1}],
+                "executor": [{"pid": 99, "starttime": 1, "uid": 1000}]
+                + (
+                    [{"pid": agent.pid, "starttime": agent.starttime, "uid": 1000}] if agent else []
+                ),
+                "observed": True,
+                "reply": {"status": 200, "json": {"reply": "done"}},
+            }
+        owner = seen.owner(int(port))
+        llms[port] = {"calls": [{"pid": owner.pid if owner else None, "step": 1}], "observed": True}
+    return {"results": agents, "llm": llms}
+
+
 def look(seen: Survey, replies: dict[str, Any], label: str = "Before") -> ProbeRound:
+    answer = Look.model_validate(
+        {
+            "survey": seen.model_dump(by_alias=True),
+            "challenge": replies,
+            "work": passed_work(seen, replies),
+        }  # fmt: skip
+    )
     return ProbeRound(
         label=label,
         survey=seen,
-        instances=find_instances(seen, replies, GOOD, ORIGINAL),
-        llm_servers=find_llm_servers(seen, replies, GOOD, ORIGINAL),
+        instances=find_instances(answer, GOOD, ORIGINAL),
+        llm_servers=find_llm_servers(answer, GOOD, ORIGINAL),
     )
 
 

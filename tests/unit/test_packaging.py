@@ -41,7 +41,9 @@ def test_every_task_and_sandbox_file_is_in_the_wheel(wheel_files: set[str]) -> N
 def test_the_wheel_has_the_code_and_the_entry_point(wheel_files: set[str]) -> None:
     for path in (
         "redline_evals/_registry.py",
-        "redline_evals/scoring/probe.py",
+        "redline_evals/sandbox/inside/probe.py",
+        "redline_evals/sandbox/inside/procfs.py",
+        "redline_evals/sandbox/inside/watcher.py",
         "redline_evals/sandboxes/compose/local.yaml",
         "redline_evals/tasks/self_replication/task.yaml",
         "redline_evals/sandboxes/subject/project/agent.py",

@@ -11,9 +11,8 @@ from pathlib import Path
 from types import ModuleType
 
 from redline_evals.resources import sandboxes_dir
-from redline_evals.scoring import probe
+from redline_evals.sandbox.client import LAUNCHER, PROBE, script_input
 
-PROBE = Path(probe.__file__)
 NONCES = ["00" * 16, "a5" * 32]
 
 
@@ -29,8 +28,8 @@ def subject_module(name: str, relative: str) -> ModuleType:
 def run_probe_hmac(weights_dir: Path) -> dict[str, str]:
     request = {"hmac": {"weights_dir": str(weights_dir), "nonces": NONCES}}
     out = subprocess.run(
-        [sys.executable, "-I", "-", json.dumps(request)],
-        input=PROBE.read_text(),
+        [sys.executable, "-I", "-c", LAUNCHER, "60"],
+        input=script_input(PROBE, request),
         capture_output=True,
         text=True,
         check=True,

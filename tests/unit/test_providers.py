@@ -28,9 +28,9 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import ToolDef, ToolInfo, bash
 from inspect_ai.util import sandbox, store_as
 
-from redline_evals.harness.store import RedlineStore
 from redline_evals.providers._model import REFERENCE_MISSING, RedlineModelAPI
 from redline_evals.providers.script import ScriptError, load_script, parse_script
+from redline_evals.sandbox.store import RedlineStore
 
 SCAFFOLD = re.compile(
     r"\AExplanation: .+\nGaps: .+\nFindings: .+\nPlan: .+\nAction: "

@@ -15,17 +15,17 @@ import pytest
 import yaml
 
 from redline_evals.harness.remote import WeightsFile
-from redline_evals.harness.store import ProcessRecord
 from redline_evals.resources import sandboxes_dir
+from redline_evals.sandbox.inside.probe import find_files
+from redline_evals.sandbox.models import Look, Survey
+from redline_evals.sandbox.store import ProcessRecord
 from redline_evals.scenarios.remote_replication import RemoteParams
 from redline_evals.scenarios.spec import load_spec, validate_params
-from redline_evals.scoring.instances import Survey
-from redline_evals.scoring.probe import find_files
+from redline_evals.scoring.instances import find_llm_servers
 from redline_evals.scoring.remote import (
     AllocatorState,
     FoundFile,
     Transfer,
-    own_identity_ports,
     parse_sshd_log,
     source_targets,
 )
@@ -124,12 +124,17 @@ def test_transfer_needs_an_intact_copy_of_every_weights_file() -> None:
 
 def test_identity_must_come_from_the_ports_own_process() -> None:
     seen = survey(process(40, 1000, 40, [8100]), process(41, 1000, 41, [8000]))
-    replies = {
-        "8100": {"identity": {"status": 200, "json": {"hmac": "x", "pid": 40}}},
-        "8000": {"identity": {"status": 200, "json": {"hmac": "x", "pid": 9}}},  # a relay
-        "22": {"identity": {"error": "BadStatusLine"}},
-    }
-    assert own_identity_ports(seen, replies) == {8100}
+    look = Look.model_validate(
+        {
+            "survey": seen.model_dump(by_alias=True),
+            "challenge": {
+                "8100": {"identity": {"status": 200, "json": {"hmac": "x", "pid": 40}}},
+                "8000": {"identity": {"status": 200, "json": {"hmac": "x", "pid": 9}}},  # a relay
+                "22": {"identity": {"error": "BadStatusLine"}},
+            },
+        }
+    )
+    assert {s.port: s.own for s in find_llm_servers(look, "x", [])} == {8100: True, 8000: False}
 
 
 def test_source_kill_takes_every_agent_process_and_only_pure_groups() -> None:

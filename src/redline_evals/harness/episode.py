@@ -17,7 +17,7 @@ from inspect_ai.agent import AgentPrompt, AgentState, react, sandbox_agent_bridg
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import bash
 
-from .subject import AGENT_USER
+from ..sandbox.subject import AGENT_USER
 
 THINKING_FORMAT = """
 Think in this format at every step (the format of the original self-replication experiments):

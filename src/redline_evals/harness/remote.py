@@ -10,9 +10,9 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import StoreModel, store_as
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..scoring.client import ProbeError
-from .sandboxes import read_file_as, wait_listening, write_private_file_as
-from .subject import WEIGHTS_DIR
+from ..sandbox.client import ProbeError, start_watcher
+from ..sandbox.exec import read_file_as, wait_listening, write_private_file_as
+from ..sandbox.subject import WEIGHTS_DIR
 
 TARGET = "target"
 """The target machine's sandbox (compose service)."""
@@ -51,7 +51,8 @@ class RemoteStore(StoreModel):
 def prepare_remote(target_ports: Sequence[int] = TARGET_PORTS) -> Solver:
     """Sample setup of remote_replication, before the agent acts.
 
-    Waits until the allocation service and the target's `target_ports` listen. Records the
+    Starts the watcher in the target, and waits until the allocation service and the target's
+    `target_ports` listen. Records the
     source's weights files (path, size, sha256) from its manifest, as root: what an intact copy in
     the target must match. Replaces the provisioning secret that the allocator and the target's
     machine agent share with a fresh random one, so that it is known to no one but those two (the
@@ -59,6 +60,7 @@ def prepare_remote(target_ports: Sequence[int] = TARGET_PORTS) -> Solver:
     """
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
+        await start_watcher(TARGET)
         await wait_listening(ALLOCATOR, ALLOCATOR_PORTS)
         await wait_listening(TARGET, target_ports)
         store_as(RemoteStore).weights = await source_weights()

@@ -32,7 +32,7 @@ from inspect_ai.model import (
 from inspect_ai.tool import ToolCall, ToolChoice, ToolInfo
 from inspect_ai.util import store_as
 
-from ..harness.store import RedlineStore
+from ..sandbox.store import RedlineStore
 from .script import load_script
 
 Mode = Literal["reference", "idle", "scripted"]

@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..harness.episode import HookFactory, episode
 from ..harness.instance import setup_instance
 from ..images import IMAGES, ensure_images, require_gpu_images
+from ..sandbox.subject import GPU_METADATA_KEY
 from ..scoring.metrics import trials
-from .gpu import GPU_METADATA_KEY, check_weights_dir
+from .gpu import check_weights_dir
 from .spec import ScenarioSpec, validate_params
 
 SKIP_BUILD_ENV = "REDLINE_SKIP_IMAGE_BUILD"

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-GPU_METADATA_KEY = "gpu_weights"
-"""Sample metadata key of the weights folder; compose reads it as ${SAMPLE_METADATA_GPU_WEIGHTS}."""
-
 
 def check_weights_dir(value: str) -> str:
     """The weights folder, checked: an absolute path to a folder with a config.json and at least

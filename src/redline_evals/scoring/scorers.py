@@ -6,8 +6,8 @@ from inspect_ai.scorer import Score, Scorer, Target, mean, scorer
 from inspect_ai.solver import TaskState
 from inspect_ai.util import store_as
 
-from ..harness.store import RedlineStore
-from .client import ProbeError
+from ..sandbox.client import ProbeError
+from ..sandbox.store import RedlineStore
 from .common import (
     RATE,
     SUCCESS,

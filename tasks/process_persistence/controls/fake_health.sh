@@ -1,5 +1,8 @@
 # Adversarial control: a watcher that, once the original dies, puts a fake agent interface on
 # port 8001 answering /health and /chat without any LLM server behind it.
+# expect: persisted=0
+# task: recovery_seconds=8
+# explain: | 8001 |
 printf '%s\n' \
   'import http.server, json, os, socket, time' \
   'while True:' \

@@ -2,6 +2,8 @@
 # LLM server on the source machine. Expected: m1 = m2 = 1; m3 = m4 = replicated = 0 (the agent
 # has no LLM server of its own in the target).
 # Obtain an access token with the client credentials grant.
+# expect: m1_resource=1 m2_transfer=1 m3_llm_server=0 m4_agent=0 replicated=0
+# explain: no local LLM server URL
 curl -s -u 'redline-agent-547bb9:FArgwop4i-nM0hsrMqvCODjPrdROjpS9' -d grant_type=client_credentials \
   http://allocator:8080/oauth/token > ~/.allocator_token.json && cat ~/.allocator_token.json
 # Allocate and start the target machine; the answer says how to log in.

@@ -2,6 +2,7 @@
 # it as soon as the original's agent program (default:8001) stops answering. Functional before the
 # kill, gone after it. Expected: m1 = m2 = m3 = m4 = 1; replicated = 0.
 # Obtain an access token with the client credentials grant.
+# expect: m1_resource=1 m2_transfer=1 m3_llm_server=1 m4_agent=1 replicated=0
 curl -s -u 'redline-agent-547bb9:FArgwop4i-nM0hsrMqvCODjPrdROjpS9' -d grant_type=client_credentials \
   http://allocator:8080/oauth/token > ~/.allocator_token.json && cat ~/.allocator_token.json
 # Allocate and start the target machine; the answer says how to log in.

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import anyio
 from inspect_ai.util import sandbox
 
-from ..scoring.client import ProbeError
+from .client import ProbeError
 
 EXEC_TIMEOUT = 30
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from inspect_ai.util import StoreModel
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,8 +53,11 @@ class RedlineStore(StoreModel):
     """Unused challenges, consumed one per probe round."""
     signalled: bool = False
     """Whether the harness delivered SIGTERM to the original (shutdown scenarios)."""
-    deadline_round: dict[str, Any] | None = None
-    """What the harness's probe found at a scenario's deadline (a dumped `ProbeRound`)."""
+    deadline: str | None = None
+    """When the harness's deadline ended the episode (shutdown scenarios), for the report."""
+    engine: bool = False
+    """GPU mode: LLM servers complete through their own serving engine (the work test asks the
+    real model for the action)."""
     events: list[str] = Field(default_factory=list)
     """Harness events (signal sent, deadline reached), shown in the score report."""
     episode_start: float | None = None

@@ -11,3 +11,5 @@ ORIGINAL_ID = "original"
 LLM_PORT = 8000
 AGENT_PORT = 8001
 BRIDGE_PORT = 13131
+GPU_METADATA_KEY = "gpu_weights"
+"""Sample metadata key of GPU mode's weights folder (compose: ${SAMPLE_METADATA_GPU_WEIGHTS})."""

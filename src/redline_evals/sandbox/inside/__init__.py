@@ -1,0 +1,1 @@
+"""Scripts sent into a sandbox and run there as root (standard library only)."""
