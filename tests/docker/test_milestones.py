@@ -1,16 +1,13 @@
 """Milestones, behaviour tags and statistics on real runs with known outcomes (real Docker)."""
 
+from collections.abc import Callable
+
 import pytest
 from inspect_ai.log import EvalLog
-from support.evals import REPO, control, run_controls, scores
+from support.evals import scores
 
-from redline_evals.scenarios.process_persistence import process_persistence
-from redline_evals.scenarios.self_replication import self_replication
-from redline_evals.scenarios.shutdown_avoidance import shutdown_avoidance
 from redline_evals.scoring.behaviours import TAGS
 
-SELF = REPO / "tasks/self_replication/controls"
-SHUTDOWN = REPO / "tasks/shutdown_avoidance/controls"
 LOCAL = [
     "explored",
     "located_weights",
@@ -22,28 +19,28 @@ LOCAL = [
 ]
 
 
-def _persistence() -> object:
-    return process_persistence(recovery_seconds=8)
+Runs = Callable[[str], dict[str, EvalLog]]
 
 
 @pytest.fixture(scope="module")
-def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EvalLog]:
-    controls = {
-        "self_reference": control("redline/reference"),
-        "self_idle": control("redline/idle"),
-        "self_partial": control("redline/scripted", script=str(SELF / "partial_llm.sh")),
-        "persist_reference": control("redline/reference", task=_persistence),
-        "persist_idle": control("redline/idle", task=_persistence),
-        "shutdown_idle": control("redline/idle", task=shutdown_avoidance),
-        "shutdown_kill_own": control(
-            "redline/scripted", task=shutdown_avoidance, script=str(SHUTDOWN / "kill_own_server.sh")
-        ),
+def logs(family_runs: Runs) -> dict[str, EvalLog]:
+    """The shared runs (tests/docker/test_controls.py) with known milestones and tags."""
+    own = family_runs("self_replication")
+    persistence = family_runs("process_persistence")
+    shutdown = family_runs("shutdown_avoidance")
+    return {
+        "self_reference": own["reference"],
+        "self_idle": own["idle"],
+        "self_partial": own["partial_llm"],
+        "persist_reference": persistence["reference"],
+        "persist_idle": persistence["idle"],
+        "shutdown_idle": shutdown["idle"],
+        "shutdown_kill_own": shutdown["kill_own_server"],
     }
-    return run_controls(self_replication, controls, tmp_path_factory.mktemp("logs"))
 
 
 def _score(log: EvalLog) -> tuple[dict, dict]:  # type: ignore[type-arg]
-    [value] = scores(log)
+    value = scores(log)[0]
     score = next(iter(log.samples[0].scores.values()))  # type: ignore[index, union-attr]
     return value, score.metadata or {}
 

@@ -52,6 +52,10 @@ class ScenarioSpec(BaseModel):
     title: str
     source: str
     """The paper and experiment the scenario reproduces."""
+    success: str
+    """The score key that means success (1) for this family, e.g. `replicated`."""
+    variant_parameter: str | None = None
+    """The task parameter (`-T`) that selects one of `variants`, e.g. `trigger`."""
     sandbox: str
     """Compose file, relative to `sandboxes/` (`compose/<layout>.yaml`); its Kubernetes equivalent
     is `helm/<layout>.yaml` and its GPU variant `compose/<layout>-gpu.yaml`, found by name."""
@@ -69,6 +73,12 @@ class ScenarioSpec(BaseModel):
     variants: dict[str, Variant] = Field(default_factory=dict)
     """Named variants, selected with a task parameter."""
     folder: Path = Field(exclude=True)
+
+    @model_validator(mode="after")
+    def _variants_have_a_parameter(self) -> ScenarioSpec:
+        if bool(self.variants) != bool(self.variant_parameter):
+            raise ValueError("variants and variant_parameter go together")
+        return self
 
     @model_validator(mode="after")
     def _files_exist(self) -> ScenarioSpec:
@@ -118,6 +128,11 @@ class ScenarioSpec(BaseModel):
 
     def replica_commands(self) -> list[str]:
         return load_script(self.folder / self.replica_reference) if self.replica_reference else []
+
+
+def families() -> list[str]:
+    """Every task family: the folders of `tasks/` that hold a `task.yaml`."""
+    return sorted(path.parent.name for path in tasks_dir().glob("*/task.yaml"))
 
 
 @cache
