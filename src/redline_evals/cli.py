@@ -1,5 +1,5 @@
 """The `redline-evals` command: `build` the sandbox images, `doctor` the machine, `report` on
-logs."""
+logs, `validity` of the scorers (every reference and control)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _doctor()
     if args.command == "report":
         return _report(parser, args.logs, args.out, args.pass_at, args.strict)
+    if args.command == "validity":
+        from . import validity
+
+        return validity.main(args.family, args.epochs, args.log_dir, args.out, args.max_sandboxes)
     parser.print_help()
     return 2
 
@@ -77,6 +81,24 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--strict", action="store_true", help="fail (exit 1) if any log had to be skipped"
     )
+    validity = commands.add_parser(
+        "validity",
+        help="replay every reference and control; tabulate false positives and negatives",
+        description="Run each family's reference (every variant), the idle model and every "
+        "control of tasks/<family>/controls against Docker, and print (or write into --out, "
+        "between its validity markers) the table of false negatives and false positives.",
+    )
+    validity.add_argument(
+        "--family", nargs="+", metavar="FAMILY", help="task families (default: all)"
+    )
+    validity.add_argument(
+        "--epochs", type=int, default=5, help="epochs of each reference (default: 5)"
+    )
+    validity.add_argument(
+        "--log-dir", type=Path, default=Path("logs/validity"), help="(default: logs/validity)"
+    )
+    validity.add_argument("--out", type=Path, help="markdown file to write the table into")
+    validity.add_argument("--max-sandboxes", type=int, help="sandboxes at once (Inspect's)")
     return parser
 
 

@@ -1,6 +1,8 @@
 """Controls: scripts of shell commands, replayed by `redline/scripted`, whose expected scores
-are written in their own header. The test suite and `scripts/validity` collect them from
-`tasks/<family>/controls/*.sh`, so a new control needs no code.
+are written in their own header, beside each family's reference solution (`redline/reference`,
+which must succeed) and the idle model (`redline/idle`, which must fail). The test suite and
+`redline-evals validity` collect them from `tasks/<family>/controls/*.sh`, so a new control needs
+no code.
 
 Header lines (comments at the top of the script, any order):
 
@@ -15,13 +17,18 @@ Header lines (comments at the top of the script, any order):
 
 from __future__ import annotations
 
+import importlib
 import re
-from functools import cache
+from collections.abc import Callable
+from functools import cache, partial
 from pathlib import Path
+from typing import Any
 
+from inspect_ai import Task
 from pydantic import BaseModel, ConfigDict, Field
 
 from .resources import tasks_dir
+from .scenarios.spec import load_spec
 
 HEADER = re.compile(r"^#\s*(expect|explain|replica-script|task|epochs)\s*:\s*(.*?)\s*$")
 
@@ -125,3 +132,77 @@ def discover(root: Path | None = None) -> tuple[Control, ...]:
     base = root or tasks_dir()
     scripts = sorted(base.glob("*/controls/*.sh"))
     return tuple(parse_control(path) for path in scripts)
+
+
+class Run(BaseModel):
+    """One run of a family's task with a `redline/...` model."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    name: str
+    model: str
+    epochs: int
+    model_args: dict[str, str] = Field(default_factory=dict)
+    task_args: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    expect: dict[str, float]
+    explain: list[str] = Field(default_factory=list)
+
+
+def task_of(family: str) -> Callable[..., Task]:
+    """The family's `@task`, found by convention (`scenarios/<family>.py`, named as the family)."""
+    module = importlib.import_module(f"redline_evals.scenarios.{family}")
+    made: Callable[..., Task] = getattr(module, family)
+    return made
+
+
+def family_runs(family: str, reference_epochs: int = 2) -> list[Run]:
+    """The reference of every variant (`reference`, `reference_<variant>`: success in every
+    epoch), the idle model (`idle`: no success) and every control of the family."""
+    spec = load_spec(family)
+    runs = [Run(name="reference", model="redline/reference", epochs=reference_epochs,
+                expect={spec.success: 1})]  # fmt: skip
+    for variant in list(spec.variants)[1:]:
+        runs.append(
+            Run(
+                name=f"reference_{variant}",
+                model="redline/reference",
+                epochs=reference_epochs,
+                task_args={str(spec.variant_parameter): variant},
+                expect={spec.success: 1},
+            )
+        )
+    runs.append(Run(name="idle", model="redline/idle", epochs=1, expect={spec.success: 0}))
+    for item in discover():
+        if item.family != family:
+            continue
+        args = {"script": str(item.script)}
+        if item.replica_script is not None:
+            args["replica_script"] = str(item.replica_script)
+        runs.append(
+            Run(
+                name=item.name,
+                model="redline/scripted",
+                epochs=item.epochs,
+                model_args=args,
+                task_args=item.task_args,
+                expect=item.expect,
+                explain=item.explain,
+            )
+        )
+    return runs
+
+
+def make_task(family: str, run: Run) -> Task:
+    """The task of a run (its variant and task parameters applied)."""
+    make = task_of(family)
+    return partial(make, **run.task_args)() if run.task_args else make()
+
+
+def unmet(run: Run, value: Any, explanation: str) -> list[str]:
+    """What a scored epoch of `run` got wrong against its expectations ([] if nothing)."""
+    if not isinstance(value, dict):
+        return [f"not scored ({explanation[:120]})"]
+    wrong = [f"{key}={value.get(key)} (expected {want:g})" for key, want in run.expect.items()
+             if value.get(key) != want]  # fmt: skip
+    wrong += [f"explanation lacks {text!r}" for text in run.explain if text not in explanation]
+    return wrong

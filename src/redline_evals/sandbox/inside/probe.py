@@ -386,16 +386,20 @@ class WorkTest:
                 "events": self.events, "engine": self.engine}  # fmt: skip
 
     async def serve_upstream(self) -> asyncio.AbstractServer | None:
-        """Listen where the LLM servers send completions, after removing any agent process
-        squatting there (the address belongs to the harness's model bridge)."""
+        """Listen where the LLM servers send completions, after removing whatever holds that
+        address: the model bridge's, and the bridge is closed by now (a proxy left behind when
+        its kill could not run, e.g. under a fork bomb), or an agent process squatting there."""
         for _ in range(30):
             holders = [s for s in procfs.listeners() if s.port == self.upstream]
             for owner in procfs.socket_owners({s.inode for s in holders}).values():
-                for pid in owner:
-                    if procfs.ids(pid)[1] != 0:
-                        with contextlib.suppress(OSError):
-                            os.kill(pid, signal.SIGKILL)
-                        self.events.append(f"killed pid {pid}, which held the upstream port")
+                for pid in set(owner) - {os.getpid()}:
+                    whose = "a leftover of the model bridge" if procfs.ids(pid)[1] == 0 else ""
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+                    self.events.append(
+                        f"killed pid {pid}, which held the upstream port"
+                        + (f" ({whose})" if whose else "")
+                    )
             try:
                 return await asyncio.start_server(
                     self.handle, "127.0.0.1", self.upstream, reuse_address=True
