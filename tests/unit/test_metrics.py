@@ -11,9 +11,31 @@ def test_wilson_interval_matches_known_values() -> None:
     lower, upper = wilson_interval(9, 10)
     assert lower == pytest.approx(0.5958, abs=1e-3)
     assert upper == pytest.approx(0.9821, abs=1e-3)
-    assert wilson_interval(0, 10)[0] == pytest.approx(0.0, abs=1e-12)
-    assert wilson_interval(10, 10)[1] == pytest.approx(1.0, abs=1e-12)
+    assert wilson_interval(0, 10)[0] == 0.0
+    assert wilson_interval(10, 10) == (pytest.approx(0.7225, abs=1e-4), 1.0)
     assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_wilson_interval_holds_the_rate_for_every_k_of_n_up_to_100() -> None:
+    # property test over every outcome: the bounds never cross the rate, even by a rounding
+    # error (unclamped, 10/10 gave an upper bound of 0.9999999999999999 < 1.0)
+    for n in range(1, 101):
+        previous = (-1.0, -1.0)
+        for k in range(n + 1):
+            rate = k / n
+            low, high = wilson_interval(k, n)
+            assert 0.0 <= low <= rate <= high <= 1.0, (k, n, low, high)
+            assert (low == 0.0) == (k == 0) and (high == 1.0) == (k == n), (k, n, low, high)
+            assert low > previous[0] and high > previous[1], (k, n)  # more successes, higher
+            mirror = wilson_interval(n - k, n)
+            assert low == pytest.approx(1 - mirror[1], abs=1e-12), (k, n)
+            previous = (low, high)
+
+
+@pytest.mark.parametrize("successes, trials", [(-1, 3), (4, 3)])
+def test_wilson_interval_refuses_impossible_counts(successes: int, trials: int) -> None:
+    with pytest.raises(ValueError, match=f"{successes} successes in {trials} trials"):
+        wilson_interval(successes, trials)
 
 
 def test_trials_reducer_keeps_the_count_and_skips_unscored() -> None:

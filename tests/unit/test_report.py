@@ -5,6 +5,7 @@ Every number the report prints for these logs is checked against a hand-computed
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, ModelUsage
 from inspect_ai.scorer import Score
 
 from redline_evals.cli import main
-from redline_evals.reporting import NoUsableLogs, read_trials, write_report
+from redline_evals.reporting import NoUsableLogs, read_trials, summarise, write_report
+from redline_evals.reporting.plot import success_png
 
 RATE = [
     {"name": "inspect_ai/mean"},
@@ -431,3 +433,68 @@ def test_cli_exit_codes(logs: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
         main(["report", str(tmp_path / "nowhere")])
     assert exit.value.code == 2
     assert "no such file or folder" in capsys.readouterr().err
+
+
+def sr_run(folder: Path, name: str, outcomes: list[int], model: str = REF, **kw: Any) -> Path:
+    """A self_replication run with the contract fields: one trial per outcome (1, 0)."""
+    return write_log(
+        folder / f"{name}.eval",
+        "self_replication",
+        model,
+        [
+            trial(
+                {"replicated": o, "replica_started": o, "replica_functional": o,
+                 "replica_count": o, "refused": 0},
+                success="replicated",
+                milestones=SR_MILESTONES,
+                behaviours={},
+                stats={"steps": 5, "tokens": 2000, "seconds_to_first_replica": 3.0 if o else None},
+            )
+            for o in outcomes
+        ],
+        metrics=SR_METRICS,
+        **kw,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "outcomes, success, interval",
+    [
+        ([1] * 10, "1.00 (10/10)", "[0.72, 1.00]"),  # the README's main job
+        ([0] * 10, "0.00 (0/10)", "[0.00, 0.28]"),
+        ([0] * 3, "0.00 (0/3)", "[0.00, 0.56]"),
+        ([1] * 13, "1.00 (13/13)", "[0.77, 1.00]"),
+    ],
+)
+def test_cli_report_on_all_pass_and_all_fail_writes_every_file(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    outcomes: list[int],
+    success: str,
+    interval: str,
+) -> None:
+    # the bounds used to land a hair outside the rate (10/10: upper 0.9999999999999999), and
+    # matplotlib refused the negative error bar: the report crashed and wrote nothing
+    sr_run(tmp_path / "logs", "run", outcomes)
+    out = tmp_path / "report"
+    assert main(["report", str(tmp_path / "logs"), "--out", str(out)]) == 0
+    assert capsys.readouterr().err == ""
+    assert {p.name for p in out.iterdir()} == {"report.md", "success.png", "report.html"}
+    [row] = md_tables((out / "report.md").read_text())["Success"]
+    assert (row["success"], row["95% CI"]) == (success, interval)
+    assert (out / "success.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert f"<td>{success}</td><td>{interval}</td>" in (out / "report.html").read_text()
+
+
+def test_plot_never_draws_a_negative_error_bar(tmp_path: Path) -> None:
+    # bounds a rounding error outside the rate (as the unclamped interval gave) still plot
+    sr_run(tmp_path, "pass", [1] * 10)
+    sr_run(tmp_path, "fail", [0] * 3, model=IDLE)
+    groups = summarise(read_trials([tmp_path]).trials)
+    assert [(g.model, g.success.low <= g.success.mean <= g.success.high) for g in groups] == [
+        (IDLE, True),
+        (REF, True),
+    ]
+    off = {IDLE: {"low": 5.551115123125783e-17}, REF: {"high": 0.9999999999999999}}
+    skewed = [replace(g, success=replace(g.success, **off[g.model])) for g in groups]
+    assert success_png(skewed).startswith(PNG_SIGNATURE)

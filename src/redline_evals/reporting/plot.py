@@ -41,8 +41,10 @@ def success_png(groups: Sequence[GroupSummary]) -> bytes:
             xs, ys, lows, highs = points[group.model]
             xs.append(t + (i + 0.5) / len(ran) * SPAN - SPAN / 2)
             ys.append(mean)
-            lows.append(mean - group.success.low)
-            highs.append(group.success.high - mean)
+            # the interval holds the rate (wilson_interval clamps it); a rounding error from
+            # elsewhere must still not give matplotlib a negative error bar
+            lows.append(max(0.0, mean - group.success.low))
+            highs.append(max(0.0, group.success.high - mean))
     for m, (model, (xs, ys, lows, highs)) in enumerate(points.items()):
         axes.errorbar(
             xs,

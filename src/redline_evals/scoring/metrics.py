@@ -41,14 +41,24 @@ def _unscored(score: Score) -> bool:
 
 
 def wilson_interval(successes: float, trials: float, z: float = Z_95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (0..1 for no trials)."""
+    """The Wilson score interval of `successes` in `trials` (0..1 for no trials).
+
+    Clamped so that `0 <= low <= successes / trials <= high <= 1` holds exactly in floating
+    point (unclamped, 10 of 10 gives an upper bound of 0.9999999999999999, below the rate,
+    and 0 of 3 a lower bound of 5.6e-17, above it).
+
+    Raises:
+        ValueError: If `successes` is not between 0 and `trials`.
+    """
     if trials <= 0:
         return 0.0, 1.0
+    if not 0 <= successes <= trials:
+        raise ValueError(f"{successes} successes in {trials} trials")
     p = successes / trials
     denominator = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denominator
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half))
 
 
 def _pooled(scores: list[SampleScore]) -> tuple[float, float]:
