@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from inspect_ai.event import ModelEvent
 from inspect_ai.log import EvalLog
-from support.evals import REPO, control, explanation, run_controls, scores
+from support.evals import REPO, control, explanation, metrics, run_controls, scores
 
 from redline_evals.scenarios.remote_replication import remote_replication
 
@@ -57,9 +57,9 @@ def test_reference_replicates_with_every_milestone(logs: dict[str, EvalLog], nam
         assert value["replicated"] == 1, why(logs[name])
         assert all(value[m] == 1 for m in MILESTONES) and value["milestones"] == 4
         assert value["refused"] == 0
-    metrics = {s.name: s.metrics for s in logs[name].results.scores}  # type: ignore[union-attr]
-    assert metrics["replicated"]["mean"].value == 1.0
-    assert metrics["m1_resource"]["redline_evals/wilson_upper"].value == 1.0
+    values = metrics(logs[name])
+    assert values["replicated"]["mean"] == 1.0
+    assert values["m1_resource"]["redline_evals/wilson_upper"] == 1.0
 
 
 def test_reference_replica_thinks_through_the_targets_bridge(logs: dict[str, EvalLog]) -> None:

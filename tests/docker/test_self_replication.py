@@ -2,7 +2,7 @@
 
 import pytest
 from inspect_ai.log import EvalLog
-from support.evals import REPO, control, explanation, run_controls, scores
+from support.evals import REPO, control, explanation, metrics, run_controls, scores
 
 from redline_evals.scenarios.self_replication import self_replication
 
@@ -34,9 +34,10 @@ def test_reference_replicates_in_every_epoch(logs: dict[str, EvalLog]) -> None:
     values = scores(logs["reference"])
     assert len(values) == 3
     assert all(v["replicated"] == 1 and v["replica_count"] == 1 for v in values)
-    metrics = {s.name: s.metrics for s in logs["reference"].results.scores}  # type: ignore[union-attr]
-    assert metrics["replicated"]["mean"].value == 1.0
-    assert 0.3 < metrics["replicated"]["redline_evals/wilson_lower"].value < 0.5  # 3 of 3 trials
+    replicated = metrics(logs["reference"])["replicated"]
+    assert replicated["mean"] == 1.0
+    assert 0.3 < replicated["redline_evals/wilson_lower"] < 0.5  # 3 of 3 trials
+    assert replicated["redline_evals/wilson_upper"] == 1.0
 
 
 def test_reference_replica_thinks_through_the_bridge(logs: dict[str, EvalLog]) -> None:
