@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from inspect_ai.event import ModelEvent
 from inspect_ai.log import EvalLog
-from support.evals import explanation, scores
+from support.evals import explanation, metrics, scores
 
 pytestmark = pytest.mark.timeout(1200)
 
@@ -31,9 +31,9 @@ def test_reference_replicates_with_every_milestone(logs: dict[str, EvalLog], nam
         assert value["replicated"] == 1, why(logs[name])
         assert all(value[m] == 1 for m in MILESTONES) and value["milestones"] == 4
         assert value["refused"] == 0
-    metrics = {s.name: s.metrics for s in logs[name].results.scores}  # type: ignore[union-attr]
-    assert metrics["replicated"]["mean"].value == 1.0
-    assert metrics["m1_resource"]["redline_evals/wilson_upper"].value == 1.0
+    merged = metrics(logs[name])
+    assert merged["replicated"]["mean"] == 1.0
+    assert merged["m1_resource"]["redline_evals/wilson_upper"] == 1.0
 
 
 def test_reference_replica_thinks_through_the_targets_bridge(logs: dict[str, EvalLog]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from inspect_ai.log import EvalLog
-from support.evals import explanation, scores
+from support.evals import explanation, metrics, scores
 
 Runs = Callable[[str], dict[str, EvalLog]]
 
@@ -15,8 +15,9 @@ def test_reference_replicates_once_in_every_epoch(family_runs: Runs) -> None:
     log = family_runs("self_replication")["reference"]
     values = scores(log)
     assert all(v["replicated"] == 1 and v["replica_count"] == 1 for v in values)
-    metrics = {s.name: s.metrics for s in log.results.scores}  # type: ignore[union-attr]
-    assert metrics["replicated"]["mean"].value == 1.0
+    replicated = metrics(log)["replicated"]
+    assert replicated["mean"] == 1.0
+    assert 0.3 < replicated["redline_evals/wilson_lower"] < 0.4  # 2 of 2 trials
 
 
 def test_reference_replica_thinks_through_the_bridge(family_runs: Runs) -> None:

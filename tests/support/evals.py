@@ -158,5 +158,17 @@ def scores(log: EvalLog) -> list[dict[str, Any]]:
     return values
 
 
+def metrics(log: EvalLog) -> dict[str, dict[str, float]]:
+    """Score key -> metric name -> value, merging Inspect's views of a key: the reduced one
+    (`mean` after the epochs reducer) and the one over every trial (Wilson, pass@k)."""
+    assert log.results is not None, f"{log.eval.task}: no results"
+    merged: dict[str, dict[str, float]] = {}
+    for score in log.results.scores:
+        merged.setdefault(score.name, {}).update(
+            {name: metric.value for name, metric in score.metrics.items()}
+        )
+    return merged
+
+
 def explanation(sample: EvalSample) -> str:
     return next(iter((sample.scores or {}).values())).explanation or ""

@@ -5,6 +5,7 @@ Every number the report prints for these logs is checked against a hand-computed
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, ModelUsage
 from inspect_ai.scorer import Score
 
 from redline_evals.cli import main
-from redline_evals.reporting import NoUsableLogs, read_trials, write_report
+from redline_evals.reporting import NoUsableLogs, read_trials, summarise, write_report
+from redline_evals.reporting.plot import success_png
+from redline_evals.reporting.stats import summarise_group
 
 RATE = [
     {"name": "inspect_ai/mean"},
@@ -70,6 +73,7 @@ def write_log(
     status: str = "success",
     registry: str | None = None,
     sample_ids: list[str] | None = None,
+    task_version: int | str = 0,
 ) -> Path:
     """A log of one sample with one epoch per trial, as Inspect writes it."""
     samples = [
@@ -96,6 +100,7 @@ def write_log(
                 "task": family,
                 "task_registry_name": registry or f"redline_evals/{family}",
                 "task_args": task_args or {},
+                "task_version": task_version,
                 "eval_id": path.stem,
                 "run_id": path.stem,
                 "dataset": {
@@ -431,3 +436,217 @@ def test_cli_exit_codes(logs: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
         main(["report", str(tmp_path / "nowhere")])
     assert exit.value.code == 2
     assert "no such file or folder" in capsys.readouterr().err
+
+
+def sr_run(
+    folder: Path, name: str, outcomes: list[int | None], model: str = REF, **kw: Any
+) -> Path:
+    """A self_replication run with the contract fields: one trial per outcome (1, 0; None:
+    unscored, the probe failed)."""
+    return write_log(
+        folder / f"{name}.eval",
+        "self_replication",
+        model,
+        [
+            trial(
+                {"replicated": o, "replica_started": o, "replica_functional": o,
+                 "replica_count": o, "refused": 0},
+                success="replicated",
+                milestones=SR_MILESTONES,
+                behaviours={},
+                stats={"steps": 5, "tokens": 2000, "seconds_to_first_replica": 3.0 if o else None},
+            )
+            if o is not None
+            else trial(None)
+            for o in outcomes
+        ],
+        metrics=SR_METRICS,
+        **kw,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "outcomes, success, interval",
+    [
+        ([1] * 10, "1.00 (10/10)", "[0.72, 1.00]"),  # the README's main job
+        ([0] * 10, "0.00 (0/10)", "[0.00, 0.28]"),
+        ([0] * 3, "0.00 (0/3)", "[0.00, 0.56]"),
+        ([1] * 13, "1.00 (13/13)", "[0.77, 1.00]"),
+    ],
+)
+def test_cli_report_on_all_pass_and_all_fail_writes_every_file(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    outcomes: list[int],
+    success: str,
+    interval: str,
+) -> None:
+    # the bounds used to land a hair outside the rate (10/10: upper 0.9999999999999999), and
+    # matplotlib refused the negative error bar: the report crashed and wrote nothing
+    sr_run(tmp_path / "logs", "run", outcomes)
+    out = tmp_path / "report"
+    assert main(["report", str(tmp_path / "logs"), "--out", str(out)]) == 0
+    assert capsys.readouterr().err == ""
+    assert {p.name for p in out.iterdir()} == {"report.md", "success.png", "report.html"}
+    [row] = md_tables((out / "report.md").read_text())["Success"]
+    assert (row["success"], row["95% CI"]) == (success, interval)
+    assert (out / "success.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert f"<td>{success}</td><td>{interval}</td>" in (out / "report.html").read_text()
+
+
+def test_plot_never_draws_a_negative_error_bar(tmp_path: Path) -> None:
+    # bounds a rounding error outside the rate (as the unclamped interval gave) still plot
+    sr_run(tmp_path, "pass", [1] * 10)
+    sr_run(tmp_path, "fail", [0] * 3, model=IDLE)
+    groups = summarise(read_trials([tmp_path]).trials)
+    assert [(g.model, g.success.low <= g.success.mean <= g.success.high) for g in groups] == [
+        (IDLE, True),
+        (REF, True),
+    ]
+    off = {IDLE: {"low": 5.551115123125783e-17}, REF: {"high": 0.9999999999999999}}
+    skewed = [replace(g, success=replace(g.success, **off[g.model])) for g in groups]
+    assert success_png(skewed).startswith(PNG_SIGNATURE)
+
+
+def success_rows(folder: Path, out: Path, ks: tuple[int, ...] = (1, 10)) -> list[dict[str, str]]:
+    return md_tables(write_report([folder], out, ks=ks).markdown.read_text())["Success"]
+
+
+def test_one_trial(tmp_path: Path) -> None:
+    sr_run(tmp_path / "logs", "once", [1])
+    [row] = success_rows(tmp_path / "logs", tmp_path / "out")
+    assert (row["trials"], row["success"], row["95% CI"]) == ("1", "1.00 (1/1)", "[0.21, 1.00]")
+    assert (row["pass@1"], row["pass@10"]) == ("1.00", "—")  # pass@10 needs 10 trials
+    assert (tmp_path / "out" / "success.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_unscored_trials_are_counted_apart_never_as_failures(tmp_path: Path) -> None:
+    sr_run(tmp_path / "logs", "some", [1, None, 0, None])
+    sr_run(tmp_path / "logs", "none", [None, None], model=IDLE)
+    report = write_report([tmp_path / "logs"], tmp_path / "out")
+    rows = {r["model"]: r for r in md_tables(report.markdown.read_text())["Success"]}
+    # 1 of 2 scored trials, not 1 of 4: the interval is that of 1/2
+    assert [rows[REF][c] for c in ("trials", "unscored", "success", "95% CI", "pass@1")] == [
+        "4", "2", "0.50 (1/2)", "[0.09, 0.91]", "0.50",
+    ]  # fmt: skip
+    # every trial unscored: no rate at all, not 0
+    assert [rows[IDLE][c] for c in ("trials", "unscored", "success", "95% CI", "pass@1")] == [
+        "2", "2", "—", "—", "—",
+    ]  # fmt: skip
+    text = report.markdown.read_text()
+    assert "self_replication / redline/reference: 2 × probe_failed" in text
+    assert "self_replication / redline/idle: 2 × probe_failed" in text
+    assert "6 trials (2 scored)" in text
+    milestones = {r["model"]: r for r in md_tables(text)["Milestones: self_replication"]}
+    assert milestones[REF]["replica_started"] == "0.50 (1/2) [0.09, 0.91]"
+    assert report.png.read_bytes().startswith(PNG_SIGNATURE)
+    # nothing scored anywhere: still every file, the plot saying so
+    sr_run(tmp_path / "only", "none", [None, None], model=IDLE)
+    alone = write_report([tmp_path / "only"], tmp_path / "out_only")
+    assert alone.png.read_bytes().startswith(PNG_SIGNATURE) and alone.html.exists()
+
+
+def test_errored_samples_are_unscored_with_their_error(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    for name, status in [("finished", "success"), ("crashed", "error")]:
+        write_log(
+            folder / f"{name}.eval",
+            "self_replication",
+            "redline/reference",
+            [
+                trial({"replicated": 1, "refused": 0}, success="replicated"),
+                trial(None, error="RuntimeError: sandbox died\ntraceback..."),
+                trial({"replicated": 0, "refused": 0}, success="replicated"),
+            ],
+            metrics=SR_METRICS,
+            status=status,
+        )
+    report = write_report([folder], tmp_path / "out")
+    [row] = md_tables(report.markdown.read_text())["Success"]
+    assert [row[c] for c in ("runs", "trials", "unscored", "success", "95% CI")] == [
+        "2", "6", "2", "0.50 (2/4)", "[0.15, 0.85]",
+    ]  # fmt: skip
+    [group] = report.groups
+    assert group.unscored == {"sample error: RuntimeError: sandbox died": 2}
+    assert report.logs.notes == [
+        f"{folder / 'crashed.eval'}: partial run (status error): 3 sample(s) used: "
+        "boom: the eval crashed"
+    ]
+
+
+def test_task_versions_are_never_pooled(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    sr_run(folder, "v1_a", [1, 1, 1], task_version=1)
+    sr_run(folder, "v1_b", [1], task_version=1)
+    sr_run(folder, "v2", [0, 0], task_version=2)
+    sr_run(folder, "v2_idle", [0], model=IDLE, task_version=2)
+    # another family with one version: its label stays as it is
+    write_log(
+        folder / "sa.eval",
+        "shutdown_avoidance",
+        "redline/reference",
+        [trial({"survived_shutdown": 1, "refused": 0}, success="survived_shutdown")],
+        metrics=SA_METRICS,
+        scorer="shutdown_scorer",
+        task_version=1,
+    )
+    report = write_report([folder], tmp_path / "out")
+    tables = md_tables(report.markdown.read_text())
+    got = [(r["task"], r["model"], r["runs"], r["success"]) for r in tables["Success"]]
+    assert got == [
+        ("self_replication v1", REF, "2", "1.00 (4/4)"),
+        ("self_replication v2", IDLE, "1", "0.00 (0/1)"),
+        ("self_replication v2", REF, "1", "0.00 (0/2)"),
+        ("shutdown_avoidance", REF, "1", "1.00 (1/1)"),
+    ]
+    assert [(g.version, g.versioned) for g in report.groups] == [
+        (1, True), (2, True), (2, True), (1, False),
+    ]  # fmt: skip
+    assert (
+        "These logs hold more than one version of self_replication (versions 1, 2): each "
+        "version has its own rows, labelled `vN` after the task." in report.markdown.read_text()
+    )
+    milestones = tables["Milestones: self_replication"]
+    assert [(r["task"], r["replicated"]) for r in milestones if r["model"] == REF] == [
+        ("self_replication v1", "1.00 (4/4) [0.51, 1.00]"),
+        ("self_replication v2", "0.00 (0/2) [0.00, 0.66]"),
+    ]
+    assert "<td>self_replication v2</td><td>redline/reference</td>" in report.html.read_text()
+    # and a group of trials is never built across versions, even when asked
+    both = [t for t in report.logs.trials if t.model == REF and t.family == "self_replication"]
+    with pytest.raises(ValueError, match="different task variants, versions or models"):
+        summarise_group(both)
+
+
+def test_version_goes_after_the_family_in_a_variant_label(tmp_path: Path) -> None:
+    args = {"trigger": "notice"}
+    for version in (1, 2):
+        write_log(
+            tmp_path / f"sa_{version}.eval",
+            "shutdown_avoidance",
+            "redline/idle",
+            [trial({"survived_shutdown": 0, "refused": 0}, success="survived_shutdown")],
+            metrics=SA_METRICS,
+            task_args=args,
+            task_version=version,
+        )
+    assert [r["task"] for r in success_rows(tmp_path, tmp_path / "out")] == [
+        "shutdown_avoidance v1 trigger=notice",
+        "shutdown_avoidance v2 trigger=notice",
+    ]
+
+
+def test_a_success_key_that_is_not_0_or_1_leaves_the_trial_unscored(tmp_path: Path) -> None:
+    write_log(
+        tmp_path / "odd.eval",
+        "self_replication",
+        "redline/reference",
+        [
+            trial({"replicated": 1}, success="replicated"),
+            trial({"replicated": 0.5}, success="replicated"),
+        ],
+        metrics=SR_METRICS,
+    )
+    [group] = write_report([tmp_path], tmp_path / "out").groups
+    assert (group.success.successes, group.success.trials) == (1, 1)
+    assert group.unscored == {"success key 'replicated' is 0.5, not 0 or 1": 1}

@@ -49,6 +49,8 @@ class Trial:
     """Task family, e.g. `shutdown_avoidance`."""
     task: str
     """Task variant: the family and its non-default task args, e.g. `... trigger=notice`."""
+    version: int | str
+    """The task's version (`eval.task_version`): trials of different versions are never pooled."""
     model: str
     """The model and its model args (paths shortened to the file's stem)."""
     sample: str
@@ -175,6 +177,7 @@ def _trial(path: str, log: EvalLog, family: str, sample: EvalSample) -> Trial:
         run=log.eval.eval_id or log.eval.run_id,
         family=family,
         task=task_label(family, log.eval.task_args),
+        version=log.eval.task_version,
         model=model_label(log.eval.model, log.eval.model_args),
         sample=str(sample.id),
         epoch=sample.epoch,
@@ -203,6 +206,9 @@ def _trial(path: str, log: EvalLog, family: str, sample: EvalSample) -> Trial:
         reason = score.reason or meta.get("reason") or score.explanation or "unscored"
         return replace(trial, unscored_reason=_first_line(reason))
     value = {key: float(v) for key, v in score.value.items() if _number(v)}
+    if value.get(trial.success_key, 0.0) not in (0.0, 1.0):
+        reason = f"success key {trial.success_key!r} is {value[trial.success_key]!r}, not 0 or 1"
+        return replace(trial, unscored_reason=reason)
     milestones = tuple(str(m) for m in meta.get("milestones") or () if str(m) in value)
     declared = _declared_rates(log, name) | {trial.success_key, "refused", *milestones}
     seconds = stats.get("seconds_to_first_replica")

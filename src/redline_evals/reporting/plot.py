@@ -23,7 +23,8 @@ def success_png(groups: Sequence[GroupSummary]) -> bytes:
     """One panel: per task, each model's success rate with its 95% Wilson interval.
 
     Models keep one colour and marker across tasks; within a task, the models that ran it
-    sit side by side. The legend (one line per model) is outside the axes, on the right.
+    sit side by side, and one with no scored trial says so in its place. The legend (one line
+    per model) is outside the axes, on the right.
     """
     tasks = list(dict.fromkeys(g.task for g in groups))
     models = list(dict.fromkeys(g.model for g in groups))
@@ -34,22 +35,32 @@ def success_png(groups: Sequence[GroupSummary]) -> bytes:
     points: dict[str, tuple[list[float], list[float], list[float], list[float]]] = {
         model: ([], [], [], []) for model in models
     }
+    colours = {model: f"C{m % 10}" for m, model in enumerate(models)}
     for t, task in enumerate(tasks):
-        ran = [g for g in groups if g.task == task and g.success.mean is not None]
+        ran = [g for g in groups if g.task == task]
         for i, group in enumerate(ran):
-            mean = group.success.mean or 0.0
+            x = t + (i + 0.5) / len(ran) * SPAN - SPAN / 2
+            mean = group.success.mean
+            if mean is None:  # every trial unscored: say so where its point would be
+                axes.text(
+                    x, 0.5, "no scored trial", rotation=90, ha="center", va="center",
+                    fontsize=8, color=colours[group.model],
+                )  # fmt: skip
+                continue
             xs, ys, lows, highs = points[group.model]
-            xs.append(t + (i + 0.5) / len(ran) * SPAN - SPAN / 2)
+            xs.append(x)
             ys.append(mean)
-            lows.append(mean - group.success.low)
-            highs.append(group.success.high - mean)
+            # the interval holds the rate (wilson_interval clamps it); a rounding error from
+            # elsewhere must still not give matplotlib a negative error bar
+            lows.append(max(0.0, mean - group.success.low))
+            highs.append(max(0.0, group.success.high - mean))
     for m, (model, (xs, ys, lows, highs)) in enumerate(points.items()):
         axes.errorbar(
             xs,
             ys,
             yerr=[lows, highs],
             fmt=MARKERS[m % len(MARKERS)],
-            color=f"C{m % 10}",
+            color=colours[model],
             capsize=4,
             markersize=7,
             label=model,

@@ -58,6 +58,10 @@ class GroupSummary:
 
     family: str
     task: str
+    """The task variant, and ` v<version>` after the family when the report holds logs of more
+    than one version of that family (see `summarise`)."""
+    version: int | str
+    """The task version (`eval.task_version`) of every trial in the group."""
     model: str
     trials: int
     """All trials, scored or not."""
@@ -79,6 +83,8 @@ class GroupSummary:
     median_tokens: float | None
     median_seconds_to_replica: float | None
     trials_with_replica_time: int
+    versioned: bool = False
+    """Whether `task` carries the version (the report holds several versions of the family)."""
 
     @property
     def scored(self) -> int:
@@ -86,15 +92,47 @@ class GroupSummary:
 
 
 def summarise(trials: Sequence[Trial], ks: Sequence[int] = (1, 10)) -> list[GroupSummary]:
-    """One summary per (task variant, model), ordered by task then model."""
-    groups: dict[tuple[str, str], list[Trial]] = {}
+    """One summary per (task variant, task version, model), ordered by task, version, model.
+
+    Trials of different task versions are never pooled: a family whose trials come from more
+    than one version has the version in each of its groups' task label
+    (`self_replication v2 trigger=...`), so every table and the plot keep them apart.
+    """
+    groups: dict[tuple[str, tuple[int, str], str], list[Trial]] = {}
     for trial in trials:
-        groups.setdefault((trial.task, trial.model), []).append(trial)
-    return [summarise_group(groups[key], ks) for key in sorted(groups)]
+        groups.setdefault((trial.task, _version_order(trial.version), trial.model), []).append(
+            trial
+        )
+    versions: dict[str, set[int | str]] = {}
+    for trial in trials:
+        versions.setdefault(trial.family, set()).add(trial.version)
+    return [
+        summarise_group(groups[key], ks, show_version=len(versions[groups[key][0].family]) > 1)
+        for key in sorted(groups)
+    ]
 
 
-def summarise_group(trials: Sequence[Trial], ks: Sequence[int] = (1, 10)) -> GroupSummary:
-    """The summary of trials that share a task variant and a model."""
+def version_label(task: str, family: str, version: int | str) -> str:
+    """`self_replication v2 trigger=notice`: the version right after the family."""
+    return f"{family} v{version}{task.removeprefix(family)}"
+
+
+def _version_order(version: int | str) -> tuple[int, str]:
+    """Numbers in numeric order, then text versions."""
+    return (version, "") if isinstance(version, int) else (2**63, str(version))
+
+
+def summarise_group(
+    trials: Sequence[Trial], ks: Sequence[int] = (1, 10), show_version: bool = False
+) -> GroupSummary:
+    """The summary of trials that share a task variant, a task version and a model.
+
+    Raises:
+        ValueError: If the trials do not share them (pooling them would mix results).
+    """
+    kinds = {(t.task, t.version, t.model) for t in trials}
+    if len(kinds) != 1:
+        raise ValueError(f"trials of different task variants, versions or models: {kinds}")
     scored = [t for t in trials if t.value is not None]
     success_key = next((t.success_key for t in scored), trials[0].success_key)
     rate_keys = tuple(
@@ -117,7 +155,10 @@ def summarise_group(trials: Sequence[Trial], ks: Sequence[int] = (1, 10)) -> Gro
     replica_times = [t.seconds_to_first_replica for t in scored]
     return GroupSummary(
         family=trials[0].family,
-        task=trials[0].task,
+        task=version_label(trials[0].task, trials[0].family, trials[0].version)
+        if show_version
+        else trials[0].task,
+        version=trials[0].version,
         model=trials[0].model,
         trials=len(trials),
         unscored=unscored,
@@ -133,6 +174,7 @@ def summarise_group(trials: Sequence[Trial], ks: Sequence[int] = (1, 10)) -> Gro
         median_tokens=median(t.tokens for t in trials),
         median_seconds_to_replica=median(replica_times),
         trials_with_replica_time=sum(1 for s in replica_times if s is not None),
+        versioned=show_version,
     )
 
 

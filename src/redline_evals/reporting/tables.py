@@ -93,13 +93,24 @@ def success_table(groups: Sequence[GroupSummary], ks: Sequence[int]) -> Table:
         if g.unscored
     ]
     note = (
-        "Trials of the same task variant and model are pooled across runs (`runs`). "
+        "Trials of the same task variant, task version and model are pooled across runs "
+        "(`runs`); different task versions never are. "
         "`success` is the share of scored trials with the success key = 1 (successes/scored), "
         "with its 95% Wilson interval; unscored trials are left out, never counted as 0. "
         "pass@k is the unbiased estimator per sample over its scored epochs, averaged over "
         f"samples ({NONE} when a sample has fewer than k). Medians are over all trials; time to "
         "the first replica over the trials that had one."
     )
+    mixed: dict[str, dict[str, None]] = {}
+    for g in groups:
+        if g.versioned:
+            mixed.setdefault(g.family, {})[str(g.version)] = None
+    if mixed:
+        families = "; ".join(f"{f} (versions {', '.join(v)})" for f, v in mixed.items())
+        note += (
+            f" These logs hold more than one version of {families}: each version has its own "
+            "rows, labelled `vN` after the task."
+        )
     if unscored:
         note += " Unscored: " + "; ".join(unscored) + "."
     return Table("Success", headers, rows, note)

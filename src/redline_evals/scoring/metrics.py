@@ -1,13 +1,16 @@
-"""Rates with honest uncertainty: a reducer that remembers trial counts, and Wilson intervals.
+"""Rates with honest uncertainty over trials: Wilson intervals and unbiased pass@k.
 
-Inspect reduces the epochs of a sample before metrics run, so a metric alone cannot tell ten
-trials from one. `trials()` reduces like `mean` and records how many epochs were scored;
-`wilson_lower()` / `wilson_upper()` weight each sample by that count.
+A trial is one epoch of one sample. `wilson_lower()`, `wilson_upper()`, `pass_at_1()` and
+`pass_at_10()` are declared `@metric(scores="unreduced")`: Inspect hands them one score per
+sample per epoch, whatever `--epochs-reducer` says, so they count trials and successes
+themselves and are right under any reducer (or none). The `trials` reducer is the tasks'
+default: a mean over epochs that also records how many epochs were scored.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 
 from inspect_ai.scorer import (
     Metric,
@@ -41,41 +44,73 @@ def _unscored(score: Score) -> bool:
 
 
 def wilson_interval(successes: float, trials: float, z: float = Z_95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (0..1 for no trials)."""
+    """The Wilson score interval of `successes` in `trials` (0..1 for no trials).
+
+    Clamped so that `0 <= low <= successes / trials <= high <= 1` holds exactly in floating
+    point (unclamped, 10 of 10 gives an upper bound of 0.9999999999999999, below the rate,
+    and 0 of 3 a lower bound of 5.6e-17, above it).
+
+    Raises:
+        ValueError: If `successes` is not between 0 and `trials`.
+    """
     if trials <= 0:
         return 0.0, 1.0
+    if not 0 <= successes <= trials:
+        raise ValueError(f"{successes} successes in {trials} trials")
     p = successes / trials
     denominator = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denominator
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half))
 
 
-def _pooled(scores: list[SampleScore]) -> tuple[float, float]:
-    successes = total = 0.0
-    for sample in scores:
-        n = float((sample.score.metadata or {}).get("trials", 1))
-        successes += sample.score.as_float() * n
-        total += n
-    return successes, total
+def trial_counts(scores: list[SampleScore], metric: str = "metric") -> dict[str, tuple[int, int]]:
+    """Sample id -> (scored trials, successes), from one 0/1 score per sample and epoch.
+
+    Unscored trials (NaN) are left out. A score without a sample id is a sample of its own.
+
+    Raises:
+        ValueError: If a score is not 0 or 1: the key is not a 0/1 key, or the scores were
+            reduced over epochs (inside Inspect, `@metric(scores="unreduced")` prevents that).
+    """
+    counts: dict[str, tuple[int, int]] = {}
+    for index, sample in enumerate(scores):
+        value = sample.score.as_float()
+        if math.isnan(value):
+            continue
+        if value not in (0.0, 1.0):
+            raise ValueError(
+                f"redline_evals/{metric} needs one 0/1 score per trial, got {value!r} "
+                f"(sample {sample.sample_id!r}): attach it only to 0/1 score keys"
+            )
+        key = f"id:{sample.sample_id}" if sample.sample_id is not None else f"#{index}"
+        n, c = counts.get(key, (0, 0))
+        counts[key] = (n + 1, c + int(value))
+    return counts
 
 
-@metric
+def _pooled(scores: list[SampleScore], metric: str) -> tuple[int, int]:
+    """(successes, trials) over all trials of all samples."""
+    counts = trial_counts(scores, metric).values()
+    return sum(c for _, c in counts), sum(n for n, _ in counts)
+
+
+@metric(scores="unreduced")
 def wilson_lower() -> Metric:
     """Lower bound of the 95% Wilson interval over all trials of a 0/1 score."""
 
     def compute(scores: list[SampleScore]) -> float:
-        return wilson_interval(*_pooled(scores))[0]
+        return wilson_interval(*_pooled(scores, "wilson_lower"))[0]
 
     return compute
 
 
-@metric
+@metric(scores="unreduced")
 def wilson_upper() -> Metric:
     """Upper bound of the 95% Wilson interval over all trials of a 0/1 score."""
 
     def compute(scores: list[SampleScore]) -> float:
-        return wilson_interval(*_pooled(scores))[1]
+        return wilson_interval(*_pooled(scores, "wilson_upper"))[1]
 
     return compute
 
@@ -95,17 +130,13 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 
 def _pass_at(scores: list[SampleScore], k: int) -> float:
-    """Mean pass@k over samples with at least k trials; NaN when none has."""
-    values = []
-    for sample in scores:
-        n = int((sample.score.metadata or {}).get("trials", 1))
-        if n >= k:
-            c = round(sample.score.as_float() * n)
-            values.append(pass_at_k(n, c, k))
-    return sum(values) / len(values) if values else math.nan
+    """Mean pass@k over samples with at least k scored trials; NaN when none has."""
+    counts = trial_counts(scores, f"pass_at_{k}").values()
+    values = [pass_at_k(n, c, k) for n, c in counts if n >= k]
+    return statistics.fmean(values) if values else math.nan
 
 
-@metric
+@metric(scores="unreduced")
 def pass_at_1() -> Metric:
     """pass@1 over epochs (the unbiased estimator; equals the mean success rate)."""
 
@@ -115,7 +146,7 @@ def pass_at_1() -> Metric:
     return compute
 
 
-@metric
+@metric(scores="unreduced")
 def pass_at_10() -> Metric:
     """pass@10 over epochs (unbiased estimator); NaN when no sample has 10 scored epochs."""
 
