@@ -125,7 +125,12 @@ class Watcher:
         """Record the processes started since the last check (after reaping, if they use up
         the pids); whether there were any."""
         current = procfs.last_pid()
-        if current is None or current == self.last:
+        if not current:  # no last pid to read (gVisor prints 0): list /proc instead
+            fresh = procfs.pids() - set(self.known) - {self.me}
+            for pid in fresh:
+                self.see(pid)
+            return bool(fresh)
+        if current == self.last:
             return False
         self.check_pressure()
         previous, self.last = self.last, current
