@@ -19,32 +19,29 @@ from inspect_ai import Epochs, Task, task_with
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import EvalSample
 
+from redline_evals.spec import families
+
 from .memory import PROJECT_LABEL, PeakWatcher
 from .phases import phases
 
 FLOOR = "floor"
 FLOOR_TASK = Path(__file__).resolve().parents[1] / "floor" / "task.py"
-FAMILIES = (
-    "self_replication",
-    "shutdown_avoidance",
-    "chain_of_replication",
-    "remote_replication",
-    "process_persistence",
-)
+FAMILIES = tuple(families())
+"""Every task family (from the specs in `tasks/`)."""
 MODELS = {FLOOR: "redline/idle"}
 """The model of each task: the floor makes no model call; our families replay their reference."""
 REFERENCE = "redline/reference"
 
 
 def task_factory(name: str) -> Callable[[], Task]:
-    """The @task function of the floor or of a family (`redline_evals.scenarios.<family>`)."""
+    """The @task function of the floor or of a family (`redline_evals.families.<family>`)."""
     if name == FLOOR:
         spec = importlib.util.spec_from_file_location("redline_bench_floor", FLOOR_TASK)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     else:
-        module = importlib.import_module(f"redline_evals.scenarios.{name}")
+        module = importlib.import_module(f"redline_evals.families.{name}")
     factory: Callable[[], Task] = getattr(module, name)
     return factory
 

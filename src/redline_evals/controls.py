@@ -17,18 +17,19 @@ Header lines (comments at the top of the script, any order):
 
 from __future__ import annotations
 
-import importlib
 import re
-from collections.abc import Callable
-from functools import cache, partial
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from inspect_ai import Task
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import families as families_module
+from .family import family_class
 from .resources import tasks_dir
-from .scenarios.spec import load_spec
+from .spec import load_spec
+from .task import build_task
 
 HEADER = re.compile(r"^#\s*(expect|explain|replica-script|task|epochs)\s*:\s*(.*?)\s*$")
 
@@ -148,13 +149,6 @@ class Run(BaseModel):
     explain: list[str] = Field(default_factory=list)
 
 
-def task_of(family: str) -> Callable[..., Task]:
-    """The family's `@task`, found by convention (`scenarios/<family>.py`, named as the family)."""
-    module = importlib.import_module(f"redline_evals.scenarios.{family}")
-    made: Callable[..., Task] = getattr(module, family)
-    return made
-
-
 def family_runs(family: str, reference_epochs: int = 2) -> list[Run]:
     """The reference of every variant (`reference`, `reference_<variant>`: success in every
     epoch), the idle model (`idle`: no success) and every control of the family."""
@@ -194,8 +188,8 @@ def family_runs(family: str, reference_epochs: int = 2) -> list[Run]:
 
 def make_task(family: str, run: Run) -> Task:
     """The task of a run (its variant and task parameters applied)."""
-    make = task_of(family)
-    return partial(make, **run.task_args)() if run.task_args else make()
+    families_module.load()
+    return build_task(family_class(family).from_values(dict(run.task_args)))
 
 
 def unmet(run: Run, value: Any, explanation: str) -> list[str]:

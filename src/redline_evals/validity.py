@@ -16,8 +16,8 @@ from inspect_ai.model import get_model
 from pydantic import BaseModel, Field
 
 from .controls import Run, family_runs, make_task, unmet
-from .scenarios.spec import families, load_spec
-from .scoring.metrics import trials
+from .judging.metrics import trials
+from .spec import families, load_spec
 
 MARK_START = "<!-- validity:start -->"
 MARK_END = "<!-- validity:end -->"

@@ -38,8 +38,8 @@ from support.evals import (
     run_controls,
 )
 
+from redline_evals.families.self_replication import self_replication
 from redline_evals.resources import sandboxes_dir
-from redline_evals.scenarios.self_replication import self_replication
 
 LOCAL = sandboxes_dir() / "compose/local.yaml"
 SCRIPTS = Path(__file__).parent / "scripts/containment"

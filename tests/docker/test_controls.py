@@ -14,7 +14,7 @@ from support.controls import REFERENCE_EPOCHS
 from support.evals import explanation, scores
 
 from redline_evals.controls import Run, family_runs, unmet
-from redline_evals.scenarios.spec import families
+from redline_evals.spec import families
 
 Runs = Callable[[str], dict[str, EvalLog]]
 

@@ -16,8 +16,8 @@ import pytest
 from inspect_ai.log import EvalLog
 from support.evals import control, explanation, new_prefix, run_controls, scores
 
-from redline_evals.scenarios.remote_replication import remote_replication
-from redline_evals.scenarios.self_replication import self_replication
+from redline_evals.families.remote_replication import remote_replication
+from redline_evals.families.self_replication import self_replication
 
 pytestmark = [pytest.mark.gvisor, pytest.mark.timeout(900)]
 

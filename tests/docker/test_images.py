@@ -147,7 +147,7 @@ def test_failed_build_leaves_no_containers(
     (tmp_path / "broken" / "Dockerfile").write_text(
         f"ARG BASE_IMAGE\nFROM ${{BASE_IMAGE}}\nRUN echo {marker} && exit 3\n"
     )
-    monkeypatch.setattr(images, "sandboxes_dir", lambda: tmp_path)
+    monkeypatch.setattr(images.specs, "sandboxes_dir", lambda: tmp_path)
     spec = images.ImageSpec(name="redline-evals/test-broken:0", context_dir="broken")
     with pytest.raises(images.ImageBuildError, match="build failed") as failure:
         images._docker_build(

@@ -6,7 +6,7 @@ import pytest
 from inspect_ai.log import EvalLog
 from support.evals import scores
 
-from redline_evals.scoring.behaviours import TAGS
+from redline_evals.judging.behaviours import TAGS
 
 LOCAL = [
     "explored",

@@ -28,8 +28,8 @@ from support.evals import (
     scores,
 )
 
+from redline_evals.families.self_replication import self_replication
 from redline_evals.images import SUBJECT_GPU_IMAGE
-from redline_evals.scenarios.self_replication import self_replication
 
 SELF = REPO / "tasks/self_replication/controls"
 

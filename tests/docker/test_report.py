@@ -11,7 +11,7 @@ import pytest
 from inspect_ai.log import EvalLog
 from support.evals import REPO, control, run_controls, scores
 
-from redline_evals.scenarios.self_replication import self_replication
+from redline_evals.families.self_replication import self_replication
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TASK = "self_replication"

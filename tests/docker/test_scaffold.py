@@ -7,8 +7,8 @@ from inspect_ai.log import EvalLog
 from inspect_ai.model import ChatMessageSystem
 from support.evals import control, run_controls, scores
 
+from redline_evals.families.self_replication import self_replication
 from redline_evals.harness.episode import THINKING_FORMAT
-from redline_evals.scenarios.self_replication import self_replication
 
 SECTIONS = ["Explanation:", "Gaps:", "Findings:", "Plan: your next three steps", "Action:"]
 

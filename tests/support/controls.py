@@ -8,7 +8,7 @@ from pathlib import Path
 
 from inspect_ai.log import EvalLog
 
-from redline_evals.controls import family_runs, make_task, task_of
+from redline_evals.controls import family_runs, make_task
 
 from .evals import control, run_controls
 
@@ -23,4 +23,4 @@ def run_family(family: str, log_dir: Path) -> dict[str, EvalLog]:
         )
         for run in family_runs(family, REFERENCE_EPOCHS)
     }
-    return run_controls(task_of(family), runs, log_dir)
+    return run_controls(partial(make_task, family, family_runs(family)[0]), runs, log_dir)

@@ -17,7 +17,7 @@ from inspect_ai import Epochs, Task, eval, task_with
 from inspect_ai.log import EvalLog, EvalSample
 from inspect_ai.model import get_model
 
-from redline_evals.scoring.metrics import trials
+from redline_evals.judging.metrics import trials
 
 REPO = Path(__file__).resolve().parents[2]
 INSPECT = str(Path(sys.executable).parent / "inspect")

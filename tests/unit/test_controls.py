@@ -8,7 +8,7 @@ import pytest
 
 from redline_evals.controls import ControlError, discover, family_runs, parse_control, unmet
 from redline_evals.providers.script import load_script
-from redline_evals.scenarios.spec import families, load_spec
+from redline_evals.spec import families, load_spec
 
 DOCS = Path(__file__).parents[2] / "docs/controls.md"
 
@@ -71,6 +71,6 @@ def test_unmet_names_every_miss() -> None:
     assert unmet(run, {"replicated": 0, "replica_count": 0}, "uses the original's agent") == []
     assert unmet(run, {"replicated": 1, "replica_count": 0}, "") == [
         "replicated=1 (expected 0)",
-        "explanation lacks \"uses the original's\"",
+        'explanation lacks "uses the original\'s"',
     ]
     assert unmet(run, float("nan"), "probe failed")[0].startswith("not scored")

@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from redline_evals import images
+from redline_evals.families.remote_replication import remote_replication
+from redline_evals.families.self_replication import self_replication
 from redline_evals.resources import sandboxes_dir
 from redline_evals.sandbox.subject import GPU_METADATA_KEY
-from redline_evals.scenarios.remote_replication import remote_replication
-from redline_evals.scenarios.self_replication import self_replication
 
 GPU_COMPOSE = sandboxes_dir() / "compose" / "local-gpu.yaml"
 WEIGHTS_TARGET = "/home/agent/agent_system/weights/model"
@@ -75,7 +75,7 @@ def bad_weights(kind: str, folder: Path) -> str:
     ],
 )
 def test_bad_weights_folder_fails_at_task_creation(kind: str, message: str, weights: Path) -> None:
-    with pytest.raises(ValueError, match=r"Invalid task parameter for self_replication") as error:
+    with pytest.raises(ValueError, match=r"^self_replication: -T gpu_weights=") as error:
         self_replication(gpu_weights=bad_weights(kind, weights))
     assert message in str(error.value) and "-T gpu_weights=" in str(error.value)
 

@@ -1,4 +1,4 @@
-"""Kubernetes: `--sandbox k8s` picks up each task's helm values (sandboxes/helm/), and every
+"""Kubernetes: `-T sandbox=k8s` gives each task its helm values (sandboxes/helm/), and every
 values file validates against the chart inspect-k8s-sandbox ships and keeps compose's
 containment."""
 
@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +22,15 @@ from k8s_sandbox._sandbox_environment import (
     _validate_and_resolve_k8s_sandbox_config,
 )
 
+from redline_evals.families.chain_of_replication import chain_of_replication
+from redline_evals.families.process_persistence import process_persistence
+from redline_evals.families.remote_replication import remote_replication
+from redline_evals.families.self_replication import self_replication
+from redline_evals.families.shutdown_avoidance import shutdown_avoidance
+from redline_evals.harness.instance import check_sandbox_type
 from redline_evals.images import IMAGES
 from redline_evals.resources import sandboxes_dir
-from redline_evals.scenarios.builder import INSPECT_SANDBOX_LOGGER
-from redline_evals.scenarios.chain_of_replication import chain_of_replication
-from redline_evals.scenarios.process_persistence import process_persistence
-from redline_evals.scenarios.remote_replication import remote_replication
-from redline_evals.scenarios.self_replication import self_replication
-from redline_evals.scenarios.shutdown_avoidance import shutdown_avoidance
+from redline_evals.sandbox.client import ProbeError
 
 CHART = Path(k8s_sandbox.__file__).parent / "resources" / "helm" / "agent-env"
 VALUES_FILES = sorted((sandboxes_dir() / "helm").glob("*.yaml"))
@@ -162,8 +162,8 @@ def resolved(task: Task, eval_sandbox: str | None) -> Any:
 @pytest.mark.parametrize("name", TASKS)
 def test_sandbox_k8s_picks_up_the_task_values(name: str) -> None:
     factory, args, layout = TASKS[name]
-    task = factory(**args)
-    spec = resolved(task, "k8s")
+    task = factory(**args, sandbox="k8s")
+    spec = resolved(task, None)
     assert spec.type == "k8s" and spec.config == str(sandboxes_dir() / "helm" / layout)
     config = _validate_and_resolve_k8s_sandbox_config(spec.config)
     assert config.values == sandboxes_dir() / "helm" / layout
@@ -179,25 +179,10 @@ def test_docker_keeps_the_compose_file(name: str) -> None:
         assert spec.type == "docker" and spec.config == str(COMPOSE_DIR / layout)
 
 
-def inspect_notice(task: str) -> logging.LogRecord:
-    message = (
-        f"A sample in task '{task}' declares sandbox 'k8s' with a configuration that the 'docker' "
-        "sandbox will not use. A configuration declared for a different sandbox type is ..."
-    )
-    return logging.LogRecord(INSPECT_SANDBOX_LOGGER, logging.WARNING, "", 0, message, None, None)
-
-
-def test_docker_runs_of_our_tasks_hide_only_the_unused_values_notice(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    task = self_replication()
-    with caplog.at_level(logging.WARNING, logger=INSPECT_SANDBOX_LOGGER):
-        resolved(task, None)
-    assert not [r for r in caplog.records if "declares sandbox 'k8s'" in r.getMessage()]
-    inspect_logger = logging.getLogger(INSPECT_SANDBOX_LOGGER)
-    assert not inspect_logger.filter(inspect_notice("self_replication"))
-    assert not inspect_logger.filter(inspect_notice("redline_evals/self_replication"))
-    assert inspect_logger.filter(inspect_notice("someone_elses_task"))
-    other = inspect_notice("self_replication")
-    other.msg = "A sample in task 'self_replication' has an unusable sandbox"
-    assert inspect_logger.filter(other)
+def test_an_eval_level_k8s_sandbox_without_our_values_is_refused_at_setup() -> None:
+    """`--sandbox k8s` would run a task without its Helm values (no network policy): the setup
+    refuses it, before the agent acts, and says to use `-T sandbox=k8s`."""
+    with pytest.raises(ProbeError, match="-T sandbox=k8s"):
+        check_sandbox_type("K8sSandboxEnvironment", "docker")
+    check_sandbox_type("DockerSandboxEnvironment", "docker")
+    check_sandbox_type("K8sSandboxEnvironment", "k8s")

@@ -10,8 +10,6 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
-from importlib import import_module
-from inspect import signature
 from pathlib import Path
 from typing import Any, TypeGuard
 from urllib.parse import unquote, urlparse
@@ -20,16 +18,14 @@ from inspect_ai.log import EvalLog, EvalSample, list_eval_logs, read_eval_log
 from inspect_ai.model import ChatMessageAssistant
 from inspect_ai.scorer import Score
 
+from .. import families as families_module
+from ..family import family_class
+from ..spec import families, load_spec
+
 REGISTRY_PREFIX = "redline_evals/"
 
-DEFAULT_SUCCESS: dict[str, str] = {
-    "self_replication": "replicated",
-    "shutdown_avoidance": "survived_shutdown",
-    "chain_of_replication": "chain_complete",
-    "remote_replication": "replicated",
-    "process_persistence": "persisted",
-}
-"""Each family's primary 0/1 key, for logs whose scores do not name it in
+DEFAULT_SUCCESS: dict[str, str] = {family: load_spec(family).success for family in families()}
+"""Each family's primary 0/1 key (its spec's `success`), for logs whose scores do not name it in
 `metadata["success"]` (written before the scorers recorded it)."""
 
 LOG_SUFFIXES = (".eval", ".json")
@@ -236,9 +232,11 @@ def task_label(family: str, task_args: Mapping[str, Any]) -> str:
 
 @cache
 def task_defaults(family: str) -> dict[str, Any]:
-    """The default task args of a family's `@task` (`redline_evals.scenarios.<family>`)."""
-    task = getattr(import_module(f"redline_evals.scenarios.{family}"), family)
-    return {name: parameter.default for name, parameter in signature(task).parameters.items()}
+    """The task args of a family's `@task` left unset: its parameters' defaults (limits from
+    its spec)."""
+    families_module.load()
+    defaults: dict[str, Any] = family_class(family).from_values({}).params.model_dump()
+    return defaults
 
 
 def model_label(model: str, model_args: Mapping[str, Any]) -> str:

@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..scoring.metrics import pass_at_k, wilson_interval
+from ..judging.metrics import pass_at_k, wilson_interval
 from .logs import Trial
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 AGENT_USER = "agent"
+AGENT_UID = 1000
 HOME = "/home/agent"
 PROJECT_DIR = f"{HOME}/agent_system"
 WEIGHTS_DIR = f"{PROJECT_DIR}/weights"

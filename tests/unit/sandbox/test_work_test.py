@@ -30,9 +30,9 @@ from support.subject import (
     wait_engine,
 )
 
+from redline_evals.judging.instances import find_instances, find_llm_servers
 from redline_evals.sandbox.inside import probe
 from redline_evals.sandbox.models import Look
-from redline_evals.scoring.instances import find_instances, find_llm_servers
 
 NONCE = "00112233445566778899aabbccddeeff"
 STUB = (Path(__file__).parents[3] / "tasks/self_replication/controls/identity_only.sh").read_text()
@@ -131,12 +131,13 @@ def test_identity_only_stubs_fail_the_work_test(project: Path, tmp_path: Path) -
         ),
     ]
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                if http("GET", f"http://127.0.0.1:{agent_port}/health", timeout=1)[0] == 200:
-                    break
-            time.sleep(0.1)
+        for port in (llm_port, agent_port):
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                with contextlib.suppress(OSError):
+                    if http("GET", f"http://127.0.0.1:{port}/health", timeout=1)[0] == 200:
+                        break
+                time.sleep(0.1)
         found = look(upstream, [llm_port, agent_port])
     finally:
         for process in processes:
