@@ -183,6 +183,6 @@ def test_an_eval_level_k8s_sandbox_without_our_values_is_refused_at_setup() -> N
     """`--sandbox k8s` would run a task without its Helm values (no network policy): the setup
     refuses it, before the agent acts, and says to use `-T sandbox=k8s`."""
     with pytest.raises(ProbeError, match="-T sandbox=k8s"):
-        check_sandbox_type("K8sSandboxEnvironment", "docker")
-    check_sandbox_type("DockerSandboxEnvironment", "docker")
-    check_sandbox_type("K8sSandboxEnvironment", "k8s")
+        check_sandbox_type("k8s", "docker")
+    check_sandbox_type("docker", "docker")
+    check_sandbox_type("k8s", "k8s")

@@ -74,9 +74,9 @@ def check_sandbox_type(environment: str, expected: str) -> None:
     Raises:
         ProbeError: One line that says what to use instead.
     """
-    if expected not in environment.lower():
+    if expected != environment:
         raise ProbeError(
-            f"this task was built for the {expected} sandbox but runs in {environment}: use "
+            f"this task was built for the {expected} sandbox but runs in {environment!r}: use "
             "-T sandbox=k8s (the family's Helm values carry its containment), not --sandbox k8s"
         )
 
@@ -99,7 +99,7 @@ def setup_instance(
     """
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        check_sandbox_type(type(sandbox()).__name__, sandbox_type)
+        check_sandbox_type((await sandbox().connection()).type, sandbox_type)
         await start_watcher()
         seen = await wait_for_original()
         data = store_as(RedlineStore)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import glob
 import json
-import logging
 import os
 import re
 import shutil
@@ -39,9 +38,6 @@ from .specs import (
     context_path,
     read_packages,
 )
-
-logger = logging.getLogger(__name__)
-
 
 # Host files debootstrap copies into the tree; Docker provides its own at run time.
 _HOST_FILES = ("etc/hostname", "etc/resolv.conf")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 from pathlib import Path
 
@@ -21,14 +20,6 @@ from .specs import (
     ImageSpec,
     context_path,
 )
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: no build lock
-    fcntl = None  # type: ignore[assignment]
-
-logger = logging.getLogger(__name__)
-
 
 # Never part of a build context (nor of its hash), whatever .dockerignore says.
 DEFAULT_EXCLUDES = (

@@ -3,7 +3,6 @@ each one is built: its context folder, Dockerfile, parent and build args."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -11,14 +10,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..resources import sandboxes_dir
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: no build lock
-    fcntl = None  # type: ignore[assignment]
-
-logger = logging.getLogger(__name__)
-
 
 BASE_IMAGE = "redline-evals/base:0.1"
 """The Debian base every other image is built from."""

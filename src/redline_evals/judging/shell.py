@@ -208,27 +208,27 @@ def _nested_code(program: str, args: list[str]) -> tuple[str, str] | None:
     return None
 
 
-def ssh_host(args: list[str]) -> str | None:
-    """The host an `ssh` command line connects to (user@ stripped)."""
+def _ssh_destination(args: list[str]) -> int | None:
+    """The index of an `ssh` command line's destination (past its options), if any."""
     i = 0
     while i < len(args):
         arg = args[i]
         if arg.startswith("-") and len(arg) > 1:
             i += 2 if len(arg) == 2 and arg[1] in SSH_OPTIONS_WITH_VALUE else 1
             continue
-        return arg.rsplit("@", 1)[-1]
+        return i
     return None
 
 
+def ssh_host(args: list[str]) -> str | None:
+    """The host an `ssh` command line connects to (user@ stripped)."""
+    i = _ssh_destination(args)
+    return None if i is None else args[i].rsplit("@", 1)[-1]
+
+
 def _ssh_command(args: list[str]) -> list[str]:
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg.startswith("-") and len(arg) > 1:
-            i += 2 if len(arg) == 2 and arg[1] in SSH_OPTIONS_WITH_VALUE else 1
-            continue
-        return args[i + 1 :]
-    return []
+    i = _ssh_destination(args)
+    return [] if i is None else args[i + 1 :]
 
 
 def _parse_into(text: str, parsed: Parsed, depth: int) -> None:

@@ -48,7 +48,7 @@ NOT_STARTED = (126, 127)
 ALARM_EXIT = (-14, 128 + 14)
 """Exit codes of a process ended by SIGALRM."""
 
-PROBE = ("procfs", "probe")
+PROBE = ("procfs", "web", "files", "work", "probe")
 WATCHER = ("procfs", "watcher")
 
 

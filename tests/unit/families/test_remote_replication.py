@@ -25,7 +25,7 @@ from redline_evals.families.remote_replication.machines import (
 from redline_evals.judging.instances import find_llm_servers
 from redline_evals.params import validate_params
 from redline_evals.resources import sandboxes_dir
-from redline_evals.sandbox.inside.probe import find_files
+from redline_evals.sandbox.inside.files import find_files
 from redline_evals.sandbox.models import Look, Survey
 from redline_evals.sandbox.store import ProcessRecord
 from redline_evals.sandbox.store import WeightsRecord as WeightsFile

@@ -31,7 +31,7 @@ from support.subject import (
 )
 
 from redline_evals.judging.instances import find_instances, find_llm_servers
-from redline_evals.sandbox.inside import probe
+from redline_evals.sandbox.inside import probe, web, work
 from redline_evals.sandbox.models import Look
 
 NONCE = "00112233445566778899aabbccddeeff"
@@ -51,16 +51,16 @@ def secrets(count: int = 4) -> list[dict[str, str]]:
 
 def look(upstream: int, ports: list[int], engine: bool = False) -> Look:
     """Survey, challenge and work-test `ports` with the probe's own code."""
-    replies = asyncio.run(probe.challenge(NONCE, ports))
-    test = probe.WorkTest(
+    replies = asyncio.run(web.challenge(NONCE, ports))
+    test = work.WorkTest(
         {"secrets": secrets(), "upstream_port": upstream, "engine": engine},
         probe.answering(replies, "chat"),
         probe.answering(replies, "identity", "hmac"),
     )
-    work = asyncio.run(test.run(timeout=30))
+    answer = asyncio.run(test.run(timeout=30))
     survey = probe.survey()
     survey["watch"] = {}
-    return Look.model_validate({"survey": survey, "challenge": replies, "work": work})
+    return Look.model_validate({"survey": survey, "challenge": replies, "work": answer})
 
 
 def start(project: Path, upstream: int, llm_port: int) -> tuple[Server, Server]:
