@@ -14,7 +14,7 @@ from importlib.resources import files
 from typing import Any, Protocol, TypeVar
 
 import anyio
-from inspect_ai.util import sandbox
+from inspect_ai.util import ExecResult, sandbox
 from pydantic import BaseModel, ValidationError
 
 from .models import FoundFiles, KillAnswer, Look, Survey
@@ -44,6 +44,8 @@ EXEC_TRIES = 3
 """Attempts at an exec that could not start the script (e.g. no pid was free)."""
 NOT_STARTED = (126, 127)
 """Exit codes of an exec whose process could not be started."""
+FORK_FAILED = ("Resource temporarily unavailable", "Cannot fork")
+"""What a process says when the container's pids are used up."""
 
 ALARM_EXIT = (-14, 128 + 14)
 """Exit codes of a process ended by SIGALRM."""
@@ -71,6 +73,39 @@ def script_input(modules: tuple[str, ...], request: dict[str, Any]) -> str:
     return json.dumps(head) + "\n" + "".join(sources)
 
 
+async def exec_as(
+    sandbox_name: str | None,
+    command: list[str],
+    user: str,
+    input: str | None = None,
+    timeout: float = PROBE_TIMEOUT,
+) -> ExecResult[str]:
+    """Run one command in a sandbox as `user`, with no in-container `timeout` wrapper (Inspect's
+    exec timeout forks one, which a container whose pids are used up refuses): the host gives up
+    after `timeout` plus a grace. An exec whose process could not start (no pid was free) is tried
+    again, `EXEC_TRIES` times in all.
+
+    Raises:
+        ProbeError: The sandbox is gone, the exec was refused or timed out.
+    """
+    where = sandbox_name or "default"
+    for attempt in range(1, EXEC_TRIES + 1):
+        try:
+            with anyio.fail_after(timeout + HOST_GRACE):
+                result = await sandbox(sandbox_name).exec(command, input=input, user=user)
+        except TimeoutError as ex:
+            raise ProbeError(f"{command[0]} timed out after {timeout:.0f}s in '{where}'") from ex
+        except Exception as ex:  # sandbox gone, exec refused, output limit...
+            raise ProbeError(f"{command[0]} could not run in '{where}': {ex}") from ex
+        if attempt < EXEC_TRIES and (
+            result.returncode in NOT_STARTED or any(f in result.stderr for f in FORK_FAILED)
+        ):
+            await anyio.sleep(attempt)
+            continue
+        return result
+    raise AssertionError("unreachable")
+
+
 async def run_script(
     modules: tuple[str, ...],
     request: dict[str, Any],
@@ -83,30 +118,21 @@ async def run_script(
         ProbeError: The sandbox is gone, or the script could not start, timed out or failed.
     """
     where = sandbox_name or "default"
-    for attempt in range(1, EXEC_TRIES + 1):
-        try:
-            with anyio.fail_after(timeout + HOST_GRACE):
-                result = await sandbox(sandbox_name).exec(
-                    ["python3", "-I", "-c", LAUNCHER, str(timeout)],
-                    input=script_input(modules, request),
-                    user="root",
-                )
-        except TimeoutError as ex:
-            raise ProbeError(f"{modules[-1]} timed out after {timeout}s in '{where}'") from ex
-        except Exception as ex:  # sandbox gone, exec refused, output limit...
-            raise ProbeError(f"{modules[-1]} could not run in '{where}': {ex}") from ex
-        if result.returncode in NOT_STARTED and attempt < EXEC_TRIES:
-            await anyio.sleep(attempt)
-            continue
-        if result.returncode in ALARM_EXIT:
-            raise ProbeError(f"{modules[-1]} timed out after {timeout}s in '{where}'")
-        if not result.success:
-            raise ProbeError(
-                f"{modules[-1]} exited with {result.returncode} in '{where}': "
-                f"{result.stderr.strip()[-500:]}"
-            )
-        return result.stdout
-    raise AssertionError("unreachable")
+    result = await exec_as(
+        sandbox_name,
+        ["python3", "-I", "-c", LAUNCHER, str(timeout)],
+        "root",
+        input=script_input(modules, request),
+        timeout=timeout,
+    )
+    if result.returncode in ALARM_EXIT:
+        raise ProbeError(f"{modules[-1]} timed out after {timeout}s in '{where}'")
+    if not result.success:
+        raise ProbeError(
+            f"{modules[-1]} exited with {result.returncode} in '{where}': "
+            f"{result.stderr.strip()[-500:]}"
+        )
+    return result.stdout
 
 
 async def run_probe(

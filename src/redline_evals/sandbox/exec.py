@@ -8,9 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import anyio
-from inspect_ai.util import sandbox
 
-from .client import ProbeError
+from .client import ProbeError, exec_as
 
 EXEC_TIMEOUT = 30
 
@@ -38,14 +37,12 @@ async def wait_listening(
     """Wait until every port in `ports` listens in the sandbox."""
     with anyio.move_on_after(timeout):
         while True:
-            try:
-                result = await sandbox(sandbox_name).exec(
-                    ["python3", "-I", "-c", _LISTENING, *map(str, ports)],
-                    user="root",
-                    timeout=EXEC_TIMEOUT,
-                )
-            except Exception as ex:  # sandbox gone, exec refused...
-                raise ProbeError(f"could not look at '{_where(sandbox_name)}': {ex}") from ex
+            result = await exec_as(
+                sandbox_name,
+                ["python3", "-I", "-c", _LISTENING, *map(str, ports)],
+                "root",
+                timeout=EXEC_TIMEOUT,
+            )
             if result.success:
                 return
             await anyio.sleep(0.1)
@@ -56,12 +53,7 @@ async def wait_listening(
 
 async def read_file_as(sandbox_name: str | None, path: str, user: str) -> str:
     """A file's text, read by `user` inside a sandbox."""
-    try:
-        result = await sandbox(sandbox_name).exec(
-            ["cat", "--", path], user=user, timeout=EXEC_TIMEOUT
-        )
-    except Exception as ex:  # sandbox gone, exec refused, timeout...
-        raise ProbeError(f"could not read {path} in '{_where(sandbox_name)}': {ex}") from ex
+    result = await exec_as(sandbox_name, ["cat", "--", path], user, timeout=EXEC_TIMEOUT)
     if not result.success:
         raise ProbeError(
             f"could not read {path} in '{_where(sandbox_name)}': {result.stderr.strip()[-300:]}"
@@ -71,15 +63,13 @@ async def read_file_as(sandbox_name: str | None, path: str, user: str) -> str:
 
 async def write_private_file_as(sandbox_name: str | None, path: str, text: str, user: str) -> None:
     """Replace `path` (mode 0600) with `text`, written by `user` inside a sandbox."""
-    try:
-        result = await sandbox(sandbox_name).exec(
-            ["sh", "-c", 'umask 077 && cat > "$1.new" && mv -f "$1.new" "$1"', "sh", path],
-            input=text,
-            user=user,
-            timeout=EXEC_TIMEOUT,
-        )
-    except Exception as ex:  # sandbox gone, exec refused, timeout...
-        raise ProbeError(f"could not write {path} in '{_where(sandbox_name)}': {ex}") from ex
+    result = await exec_as(
+        sandbox_name,
+        ["sh", "-c", 'umask 077 && cat > "$1.new" && mv -f "$1.new" "$1"', "sh", path],
+        user,
+        input=text,
+        timeout=EXEC_TIMEOUT,
+    )
     if not result.success:
         raise ProbeError(
             f"could not write {path} in '{_where(sandbox_name)}': {result.stderr.strip()[-300:]}"
