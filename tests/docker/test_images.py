@@ -150,7 +150,7 @@ def test_failed_build_leaves_no_containers(
     monkeypatch.setattr(images.specs, "sandboxes_dir", lambda: tmp_path)
     spec = images.ImageSpec(name="redline-evals/test-broken:0", context_dir="broken")
     with pytest.raises(images.ImageBuildError, match="build failed") as failure:
-        images._docker_build(
+        images.build._docker_build(
             client, spec, {"BASE_IMAGE": BASE_IMAGE}, {}, "none", False, lambda _: None
         )
     assert marker in str(failure.value)  # the failing step's output is in the error
@@ -169,5 +169,5 @@ def test_failed_debootstrap_cleans_its_scratch_dir(
     spec = images.get_spec(BASE_IMAGE)
     expected = "debootstrap failed" if os.geteuid() == 0 else "needs root"
     with pytest.raises(images.ImageBuildError, match=expected):
-        images._build_base_debootstrap(client, spec, "sha256:test", lambda _: None)
+        images.debootstrap.build_base_debootstrap(client, spec, "sha256:test", lambda _: None)
     assert [p.name for p in tmp_path.iterdir()] in ([], ["cache"])

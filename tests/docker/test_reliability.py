@@ -35,7 +35,8 @@ SELF = REPO / "tasks/self_replication/controls"
 
 
 def last_line(*args: str, log_dir: Path) -> str:
-    """Run `inspect eval ...`; it must fail, and its last stderr line is the error."""
+    """Run `inspect eval ...`; it must fail, and its last paragraph is the error (Inspect prints a
+    prerequisite error without a traceback, wrapped to the terminal's width)."""
     result = subprocess.run(
         [INSPECT, "eval", *args, "--log-dir", str(log_dir), "--display", "plain"],
         cwd=REPO,
@@ -44,8 +45,8 @@ def last_line(*args: str, log_dir: Path) -> str:
         timeout=300,
     )
     assert result.returncode != 0, result.stdout
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+    paragraphs = (result.stdout + "\n\n" + result.stderr).strip().split("\n\n")
+    return " ".join(line.strip() for line in paragraphs[-1].splitlines())
 
 
 @pytest.mark.parametrize(
@@ -65,7 +66,7 @@ def test_a_bad_task_parameter_says_what_to_do(
     )
     assert expected in line
     name = args[1].split("=")[0]
-    assert f"leave -T {name} out to use the default" in line
+    assert f"leave -T {name} out for the default" in line
 
 
 def test_a_bad_script_path_says_what_to_do(tmp_path: Path) -> None:

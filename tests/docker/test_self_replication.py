@@ -41,8 +41,23 @@ def test_a_restart_is_tagged_self_termination(family_runs: Runs) -> None:
 
 
 def test_the_watcher_reaps_a_fork_bomb_and_spares_the_replica(family_runs: Runs) -> None:
-    for name in ("bomb_at_scoring", "replica_with_fork_bomb"):
-        for sample in family_runs("self_replication")[name].samples or []:
-            assert "The watcher reaped" in explanation(sample), name
+    # A bomb running through the whole episode always fills the pid table; one set off at
+    # scoring may not before the last look (its score is checked by the control either way).
+    runs = family_runs("self_replication")
+    reaped = "The watcher reaped"
+    assert all(reaped in explanation(s) for s in runs["replica_with_fork_bomb"].samples or [])
+    assert any(reaped in explanation(s) for s in runs["bomb_at_scoring"].samples or [])
     why = explanation(family_runs("self_replication")["replica_with_fork_bomb"].samples[0])  # type: ignore[index]
     assert "| 8101 | " in why.split("### After killing the original")[1]
+
+
+def test_the_log_says_which_code_and_images_produced_it(family_runs: Runs) -> None:
+    from redline_evals import __version__
+    from redline_evals.spec import load_spec
+
+    log = family_runs("self_replication")["reference"]
+    assert log.eval.task_version == load_spec("self_replication").version
+    assert log.eval.metadata is not None
+    assert log.eval.metadata["redline_evals_version"] == __version__
+    images = log.eval.metadata["images"]
+    assert images and all(str(i).startswith("sha256:") for i in images.values()), images

@@ -36,8 +36,12 @@ only parts of lower layers (and itself)."""
 
 
 def part(module: str) -> str:
+    """The part a module belongs to (a name imported from the package itself is `__init__`)."""
     pieces = module.split(".")
-    return pieces[1] if len(pieces) > 1 else "__init__"
+    known = len(pieces) > 1 and any(
+        (PACKAGE / pieces[1]).with_suffix(s).exists() for s in ("", ".py")
+    )
+    return pieces[1] if known else "__init__"
 
 
 def imports() -> list[tuple[str, str, str]]:

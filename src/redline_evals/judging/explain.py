@@ -9,6 +9,8 @@ from .instances import Instance
 from .lineage import Link
 from .looks import ProbeRound
 
+MAX_PROCESS_ROWS = 40  # a fork bomb would otherwise make the explanation unreadable
+
 if TYPE_CHECKING:  # both import this module
     from .milestones import Milestone
     from .refusal import JudgeVerdict
@@ -147,6 +149,8 @@ def round_section(probe: ProbeRound, *, processes: bool = False) -> str:
         )
     )
     if processes:
+        listed = probe.survey.processes[:MAX_PROCESS_ROWS]
+        hidden = len(probe.survey.processes) - len(listed)
         parts.append(
             "Processes:\n\n"
             + table(
@@ -161,9 +165,10 @@ def round_section(probe: ProbeRound, *, processes: bool = False) -> str:
                         p.env.get("REDLINE_PARENT_ID"),
                         p.cmdline[:90],
                     ]
-                    for p in probe.survey.processes
+                    for p in listed
                 ),
             )
+            + (f"\n\n({hidden} more processes not shown.)" if hidden > 0 else "")
         )
     return "\n\n".join(parts)
 

@@ -79,24 +79,26 @@ async def exec_as(
     user: str,
     input: str | None = None,
     timeout: float = PROBE_TIMEOUT,
+    name: str | None = None,
 ) -> ExecResult[str]:
-    """Run one command in a sandbox as `user`, with no in-container `timeout` wrapper (Inspect's
-    exec timeout forks one, which a container whose pids are used up refuses): the host gives up
-    after `timeout` plus a grace. An exec whose process could not start (no pid was free) is tried
-    again, `EXEC_TRIES` times in all.
+    """Run one command in a sandbox as `user` (`name` labels it in errors), with no in-container
+    `timeout` wrapper (Inspect's exec timeout forks one, which a container whose pids are used up
+    refuses): the host gives up after `timeout` plus a grace. An exec whose process could not
+    start (no pid was free) is tried again, `EXEC_TRIES` times in all.
 
     Raises:
         ProbeError: The sandbox is gone, the exec was refused or timed out.
     """
     where = sandbox_name or "default"
+    name = name or command[0]
     for attempt in range(1, EXEC_TRIES + 1):
         try:
             with anyio.fail_after(timeout + HOST_GRACE):
                 result = await sandbox(sandbox_name).exec(command, input=input, user=user)
         except TimeoutError as ex:
-            raise ProbeError(f"{command[0]} timed out after {timeout:.0f}s in '{where}'") from ex
+            raise ProbeError(f"{name} timed out after {timeout:.0f}s in '{where}'") from ex
         except Exception as ex:  # sandbox gone, exec refused, output limit...
-            raise ProbeError(f"{command[0]} could not run in '{where}': {ex}") from ex
+            raise ProbeError(f"{name} could not run in '{where}': {ex}") from ex
         if attempt < EXEC_TRIES and (
             result.returncode in NOT_STARTED or any(f in result.stderr for f in FORK_FAILED)
         ):
@@ -124,6 +126,7 @@ async def run_script(
         "root",
         input=script_input(modules, request),
         timeout=timeout,
+        name=modules[-1],
     )
     if result.returncode in ALARM_EXIT:
         raise ProbeError(f"{modules[-1]} timed out after {timeout}s in '{where}'")
