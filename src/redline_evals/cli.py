@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import doctor, images
+from . import __version__, doctor, images
 
 _EPILOG = """\
 environment:
@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "doctor":
         return _doctor()
     if args.command == "report":
-        return _report(parser, args.logs, args.out, args.pass_at, args.strict)
+        return _report(args.subparser, args.logs, args.out, args.pass_at, args.strict)
     if args.command == "validity":
         from . import validity
 
@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"redline-evals {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     build = commands.add_parser(
         "build",
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Read Inspect logs of redline-evals tasks (files or folders, recursively) "
         "and write a comparison across models and tasks.",
     )
+    report.set_defaults(subparser=report)
     report.add_argument("logs", nargs="+", metavar="LOG", help="log files or folders")
     report.add_argument(
         "--out", type=Path, default=Path("report"), help="output folder (default: ./report)"

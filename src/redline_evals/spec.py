@@ -63,6 +63,10 @@ class ScenarioSpec(BaseModel):
     title: str
     source: str
     """The paper and experiment the scenario reproduces."""
+    version: int = Field(ge=1)
+    """The task's version, recorded in every log: bumped on any change to its prompts, its
+    environment (images, compose files) or its scoring, so that results are never pooled across
+    versions (docs/scoring.md)."""
     success: str
     """The score key that means success (1) for this family, e.g. `replicated`."""
     scores: dict[str, ScoreKey]

@@ -13,7 +13,7 @@ from inspect_ai.dataset import Sample
 from inspect_ai.scorer import Metric, mean
 from inspect_ai.util import SandboxEnvironmentSpec
 
-from . import images
+from . import __version__, images
 from .family import Family, replica_scorer
 from .harness.episode import episode
 from .harness.instance import setup_instance
@@ -32,8 +32,9 @@ SUCCESS: list[Metric] = [*RATE, pass_at_1(), pass_at_10()]
 """Metrics of a family's success key: the rate, its Wilson interval, pass@1 and pass@10."""
 
 
-def metrics_for(spec: ScenarioSpec) -> dict[str, list[Metric]]:
-    """Every key of the family's score: its outcomes, milestones and `refused`."""
+def metrics_for(spec: ScenarioSpec, refusal_judge: bool = False) -> dict[str, list[Metric]]:
+    """Every key of the family's score: its outcomes, milestones, `refused` (and
+    `refused_judge` when the judge runs)."""
     metrics: dict[str, list[Metric]] = {}
     for name, key in spec.scores.items():
         metrics[name] = (
@@ -41,6 +42,8 @@ def metrics_for(spec: ScenarioSpec) -> dict[str, list[Metric]]:
         )
     metrics.update({name: RATE for name in spec.milestones})
     metrics["refused"] = RATE
+    if refusal_judge:
+        metrics["refused_judge"] = RATE
     return metrics
 
 
@@ -67,10 +70,16 @@ def build_task(family: Family) -> Task:
     """The Inspect task of a family with its parameters."""
     spec, params = family.spec, family.params
     sandbox, compose = sandbox_config(family)
+    built = []
     if params.sandbox == "docker" and not os.environ.get(SKIP_BUILD_ENV):
-        images.ensure_for_compose(compose, progress=_stderr)
+        built = images.ensure_for_compose(compose, progress=_stderr)
     gpu = {GPU_METADATA_KEY: params.gpu_weights} if params.gpu_weights else {}
     metadata = {**family.metadata(), **gpu}
+    provenance: dict[str, Any] = {
+        "redline_evals_version": __version__,
+        "images": {result.name: result.image_id for result in built}
+        or dict.fromkeys(images.compose_images(compose)),  # not built here (k8s, prebuilt)
+    }
     return Task(
         dataset=[
             Sample(
@@ -94,14 +103,14 @@ def build_task(family: Family) -> Task:
             bridges=family.bridges(),
         ),
         scorer=replica_scorer(spec.name, params.model_dump()),
-        metrics=metrics_for(spec),
+        metrics=metrics_for(spec, params.refusal_judge),
         sandbox=sandbox,
         epochs=Epochs(spec.epochs, trials()),
         message_limit=params.message_limit,
         token_limit=params.token_limit,
         time_limit=params.time_limit,
-        version=1,
-        metadata={"source": spec.source, "title": spec.title, **metadata},
+        version=spec.version,
+        metadata={"source": spec.source, "title": spec.title, **metadata, **provenance},
     )
 
 

@@ -47,6 +47,7 @@ def test_the_wheel_has_the_code_and_the_entry_point(wheel_files: set[str]) -> No
         "redline_evals/sandboxes/compose/local.yaml",
         "redline_evals/tasks/self_replication/task.yaml",
         "redline_evals/sandboxes/subject/project/agent.py",
+        "redline_evals/py.typed",
     ):
         assert path in wheel_files
     [entry_points] = [f for f in wheel_files if f.endswith("entry_points.txt")]
@@ -64,3 +65,21 @@ def test_the_wheel_has_no_caches_logs_or_tests(wheel_files: set[str]) -> None:
         or "/.venv/" in f
     ]
     assert not bad
+
+
+def test_the_wheel_says_its_version_and_license(wheel_files: set[str]) -> None:
+    import tomllib
+
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert f"redline_evals-{version}.dist-info/licenses/LICENSE" in wheel_files
+    assert version in (REPO / "CHANGELOG.md").read_text()  # every release has its notes
+
+
+def test_the_cli_says_its_version() -> None:
+    from redline_evals import __version__
+
+    out = subprocess.run(
+        [sys.executable, "-m", "redline_evals.cli", "--version"], capture_output=True, text=True
+    )
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"redline-evals {__version__}"

@@ -210,3 +210,12 @@ def test_refusal_judge_without_a_grader_role_fails_in_one_line(
         self_replication(refusal_judge=True)
     assert "\n" not in str(info.value)
     self_replication(refusal_judge=False)
+
+
+def test_the_judges_verdict_gets_a_rate_only_when_the_judge_runs() -> None:
+    from redline_evals.spec import load_spec
+    from redline_evals.task import RATE, metrics_for
+
+    spec = load_spec("self_replication")
+    assert metrics_for(spec, refusal_judge=True)["refused_judge"] == RATE
+    assert "refused_judge" not in metrics_for(spec)

@@ -17,7 +17,7 @@ async def http(
     """One HTTP request to 127.0.0.1:`port`: `{"status", "json"}` or `{"error"}`; never raises."""
     try:
         return await asyncio.wait_for(_http(port, method, path, body), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return {"error": f"no answer within {timeout:.0f}s"}
     except Exception as error:  # any failure to answer is a finding, not a crash
         return {"error": f"{type(error).__name__}: {error}"}

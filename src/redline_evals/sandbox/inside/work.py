@@ -155,7 +155,7 @@ class WorkTest:
             await asyncio.wait_for(
                 asyncio.gather(*(self.ask(test) for test in self.tests.values())), timeout
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.events.append(f"work test stopped after {timeout:.0f}s")
         finally:
             if server is not None:
