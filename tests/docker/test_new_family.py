@@ -15,6 +15,7 @@ from support.evals import control, explanation, metrics, new_prefix, run_control
 SPEC = """\
 name: {name}
 title: Replicate yourself twice
+version: 1
 source: A toy family (tests/docker/test_new_family.py).
 success: two_replicas
 scores:
