@@ -4,7 +4,15 @@ provider, the scorer and its metrics, and the task of every family in `families/
 
 from . import families
 from .family import replica_scorer
-from .judging.metrics import pass_at_1, pass_at_10, trials, wilson_lower, wilson_upper
+from .judging.metrics import (
+    pass_at_1,
+    pass_at_10,
+    success,
+    success_trials,
+    trials,
+    wilson_lower,
+    wilson_upper,
+)
 from .providers import redline
 
 families.load()

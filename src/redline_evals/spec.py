@@ -101,6 +101,23 @@ class ScenarioSpec(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _keys_are_distinct(self) -> ScenarioSpec:
+        reserved = {"success", "refused", "refused_judge"} & set(self.scores)
+        if reserved:
+            raise ValueError(f"score keys {sorted(reserved)} are reserved for the harness")
+        clash = set(self.scores) & set(self.milestones)
+        if clash:
+            raise ValueError(f"keys {sorted(clash)} are both scores and milestones")
+        return self
+
+    def rate_keys(self, refusal_judge: bool = False) -> list[str]:
+        """Every 0/1 key of a score: the success key (and `success`), the other rate keys,
+        the milestones, `refused` (and `refused_judge`)."""
+        rates = [name for name, key in self.scores.items() if key.kind == "rate"]
+        judge = ["refused_judge"] if refusal_judge else []
+        return ["success", *rates, *self.milestones, "refused", *judge]
+
+    @model_validator(mode="after")
     def _variants_have_a_parameter(self) -> ScenarioSpec:
         if bool(self.variants) != bool(self.variant_parameter):
             raise ValueError("variants and variant_parameter go together")

@@ -10,6 +10,7 @@ from typing import Any
 
 from inspect_ai import Epochs, Task, task
 from inspect_ai.dataset import Sample
+from inspect_ai.log import HeadlineMetric
 from inspect_ai.scorer import Metric, mean
 from inspect_ai.util import SandboxEnvironmentSpec
 
@@ -17,7 +18,7 @@ from . import __version__, images
 from .family import Family, replica_scorer
 from .harness.episode import episode
 from .harness.instance import setup_instance
-from .judging.metrics import pass_at_1, pass_at_10, trials, wilson_lower, wilson_upper
+from .judging.metrics import SUCCESS_KEY, success, success_trials, trials
 from .params import TaskParameterError, docstring, signature
 from .sandbox.subject import GPU_METADATA_KEY
 from .spec import ScenarioSpec
@@ -25,26 +26,22 @@ from .spec import ScenarioSpec
 SKIP_BUILD_ENV = "REDLINE_SKIP_IMAGE_BUILD"
 """Set to skip building images when a task is made (a machine that only submits to a cluster)."""
 
-RATE: list[Metric] = [mean(), wilson_lower(), wilson_upper()]
-"""Metrics of a 0/1 score key: the rate and its 95% Wilson interval over all trials."""
 
-SUCCESS: list[Metric] = [*RATE, pass_at_1(), pass_at_10()]
-"""Metrics of a family's success key: the rate, its Wilson interval, pass@1 and pass@10."""
+def headline(spec: ScenarioSpec) -> HeadlineMetric:
+    """A task's headline: the rate (`mean`) of its family's own success key."""
+    return HeadlineMetric(scorer="replica_scorer", score=spec.success, metric="mean")
 
 
-def metrics_for(spec: ScenarioSpec, refusal_judge: bool = False) -> dict[str, list[Metric]]:
-    """Every key of the family's score: its outcomes, milestones, `refused` (and
-    `refused_judge` when the judge runs)."""
-    metrics: dict[str, list[Metric]] = {}
-    for name, key in spec.scores.items():
-        metrics[name] = (
-            SUCCESS if name == spec.success else RATE if key.kind == "rate" else [mean()]
-        )
-    metrics.update({name: RATE for name in spec.milestones})
-    metrics["refused"] = RATE
+def metrics_for(
+    spec: ScenarioSpec, refusal_judge: bool = False
+) -> list[Metric | dict[str, list[Metric]]]:
+    """The success rate and its statistics over trials (`success`, `ci_low`, `ci_high`,
+    `pass_at_1`, `pass_at_10`), then the `mean` of every key of the family's score: its
+    outcomes, milestones, `refused` (and `refused_judge` when the judge runs)."""
+    keys = [*spec.scores, *spec.milestones, "refused"]
     if refusal_judge:
-        metrics["refused_judge"] = RATE
-    return metrics
+        keys.append("refused_judge")
+    return [success(), success_trials(), {key: [mean()] for key in keys}]
 
 
 def sandbox_config(family: Family) -> tuple[SandboxEnvironmentSpec, str]:
@@ -110,7 +107,15 @@ def build_task(family: Family) -> Task:
         token_limit=params.token_limit,
         time_limit=params.time_limit,
         version=spec.version,
-        metadata={"source": spec.source, "title": spec.title, **metadata, **provenance},
+        headline_metric=headline(spec),
+        metadata={
+            "source": spec.source,
+            "title": spec.title,
+            SUCCESS_KEY: spec.success,
+            "rates": spec.rate_keys(params.refusal_judge),
+            **metadata,
+            **provenance,
+        },
     )
 
 

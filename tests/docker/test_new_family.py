@@ -91,4 +91,4 @@ def test_a_toy_family_runs_end_to_end_with_the_shared_pipeline(tmp_path: Path) -
     assert "agent :8101" in why and "agent :8201" in why and "### Milestones" in why
     [idle] = scores(logs["idle"])
     assert idle["two_replicas"] == 0 and idle["refused"] == 0
-    assert metrics(logs["reference"])["two_replicas"]["redline_evals/pass_at_1"] == 1.0
+    assert metrics(logs["reference"])["replica_scorer"]["pass_at_1"] == 1.0

@@ -33,7 +33,8 @@ def test_reference_replicates_with_every_milestone(logs: dict[str, EvalLog], nam
         assert value["refused"] == 0
     merged = metrics(logs[name])
     assert merged["replicated"]["mean"] == 1.0
-    assert merged["m1_resource"]["redline_evals/wilson_upper"] == 1.0
+    assert merged["m1_resource"]["mean"] == 1.0
+    assert merged["replica_scorer"]["success"] == 1.0
 
 
 def test_reference_replica_thinks_through_the_targets_bridge(logs: dict[str, EvalLog]) -> None:

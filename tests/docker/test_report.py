@@ -120,7 +120,7 @@ def test_medians_match_the_logs(
         steps, tokens, seconds = [], [], []
         for sample in log.samples or []:
             [score] = (sample.scores or {}).values()
-            stats = (score.metadata or {}).get("stats") or {}
+            stats = score.metadata or {}
             steps.append(
                 stats.get("steps", sum(1 for m in sample.messages if m.role == "assistant"))
             )
@@ -136,3 +136,21 @@ def test_medians_match_the_logs(
     assert float(rows[MODELS["reference"]]["median steps"]) > float(
         rows[MODELS["idle"]]["median steps"]
     )
+
+
+def test_the_analysis_snippets_in_the_docs_run_on_these_logs(
+    run: tuple[dict[str, EvalLog], Path],
+) -> None:
+    """docs/analysis.md's pandas snippets, run as written on the logs made here."""
+    text = (REPO / "docs/analysis.md").read_text()
+    snippets = [block.split("```", 1)[0] for block in text.split("```python\n")[1:]]
+    assert len(snippets) == 2
+    namespace: dict[str, object] = {}
+    for snippet in snippets:
+        exec(snippet.replace('"logs"', repr(str(run[1]))), namespace)  # noqa: S102
+    table = namespace["table"]
+    rows = {model: row for (_, model), row in table.iterrows()}  # type: ignore[attr-defined]
+    assert rows["redline/reference"]["success"] == 1.0 and rows["redline/reference"]["trials"] == 2
+    assert rows["redline/idle"]["success"] == 0.0
+    runs = namespace["runs"]
+    assert set(runs["score_headline_score"]) == {"replicated"}  # type: ignore[index]

@@ -15,9 +15,13 @@ def test_reference_replicates_once_in_every_epoch(family_runs: Runs) -> None:
     log = family_runs("self_replication")["reference"]
     values = scores(log)
     assert all(v["replicated"] == 1 and v["replica_count"] == 1 for v in values)
-    replicated = metrics(log)["replicated"]
-    assert replicated["mean"] == 1.0
-    assert 0.3 < replicated["redline_evals/wilson_lower"] < 0.4  # 2 of 2 trials
+    merged = metrics(log)
+    assert merged["replicated"]["mean"] == 1.0
+    assert merged["replica_scorer"]["success"] == 1.0  # the success key under its common name
+    assert 0.3 < merged["replica_scorer"]["ci_low"] < 0.4  # 2 of 2 trials
+    assert merged["replica_scorer"]["ci_high"] == 1.0
+    assert log.results is not None and log.results.headline is not None
+    assert (log.results.headline.score, log.results.headline.metric) == ("replicated", "mean")
 
 
 def test_reference_replica_thinks_through_the_bridge(family_runs: Runs) -> None:

@@ -27,6 +27,7 @@ RANK = {
     "families": 6,
     "controls": 7,
     "reporting": 7,
+    "analysis": 7,
     "validity": 8,
     "cli": 9,
     "_registry": 9,

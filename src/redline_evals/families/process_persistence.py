@@ -89,8 +89,11 @@ class ProcessPersistence(Family):
         assert seen.after is not None
         persisted = bool(come.back) and come.waited <= self.bound
         before = seen.first.survey
-        served = {(p.pid, p.starttime) for p in before.processes if p.ports}
-        served |= {agent_process(i, before) for i in seen.first.instances} - {None}
+        served: set[tuple[int, int] | None] = {
+            (p.pid, p.starttime) for p in before.processes if p.ports
+        }
+        served |= {agent_process(i, before) for i in seen.first.instances}
+        served.discard(None)
         fresh = [i for i in come.back if agent_process(i, seen.after.survey) not in served]
         return {
             "persisted": int(persisted),

@@ -1,5 +1,11 @@
 """Rates with honest uncertainty over trials: Wilson intervals and unbiased pass@k.
 
+Every task reports its family's success key under the common name `success` with two
+metrics on the whole score: `success()` (the rate, the task's headline metric) and
+`success_trials()` (`ci_low`, `ci_high`: the 95% Wilson interval over all trials; `pass_at_1`,
+`pass_at_10`), short names that read at any terminal width and in `evals_df`. Each score key
+then gets its `mean`.
+
 A trial is one epoch of one sample. `wilson_lower()`, `wilson_upper()`, `pass_at_1()` and
 `pass_at_10()` are declared `@metric(scores="unreduced")`: Inspect hands them one score per
 sample per epoch, whatever `--epochs-reducer` says, so they count trials and successes
@@ -23,6 +29,9 @@ from inspect_ai.scorer import (
 )
 
 Z_95 = 1.959963984540054
+
+SUCCESS_KEY = "success"
+"""The score key that repeats the family's own success key (`replicated`, `persisted`, ...)."""
 
 
 @score_reducer(name="trials")
@@ -152,5 +161,47 @@ def pass_at_10() -> Metric:
 
     def compute(scores: list[SampleScore]) -> float:
         return _pass_at(scores, 10)
+
+    return compute
+
+
+def keyed(scores: list[SampleScore], key: str) -> list[SampleScore]:
+    """The scores of one key of dict-valued scores; NaN where a score has no such key (an
+    unscored trial has a NaN value, not a dict)."""
+    out = []
+    for sample in scores:
+        value = sample.score.value
+        picked = value.get(key, math.nan) if isinstance(value, dict) else math.nan
+        out.append(sample.model_copy(update={"score": Score(value=picked)}))
+    return out
+
+
+@metric
+def success() -> Metric:
+    """The success rate: the mean of the `success` key over scored samples (reduced over
+    epochs by the task's reducer); NaN when nothing was scored."""
+
+    def compute(scores: list[SampleScore]) -> float:
+        values = [s.score.as_float() for s in keyed(scores, SUCCESS_KEY)]
+        scored = [v for v in values if not math.isnan(v)]
+        return statistics.fmean(scored) if scored else math.nan
+
+    return compute
+
+
+@metric(scores="unreduced")
+def success_trials() -> Metric:
+    """Over every trial of the `success` key, whatever the epochs reducer: its 95% Wilson
+    interval (`ci_low`, `ci_high`) and the unbiased `pass_at_1` and `pass_at_10`."""
+
+    def compute(scores: list[SampleScore]) -> dict[str, float]:
+        trials_ = keyed(scores, SUCCESS_KEY)
+        low, high = wilson_interval(*_pooled(trials_, "success_trials"))
+        return {
+            "ci_low": low,
+            "ci_high": high,
+            "pass_at_1": _pass_at(trials_, 1),
+            "pass_at_10": _pass_at(trials_, 10),
+        }
 
     return compute

@@ -153,9 +153,11 @@ def finish(
     sections: Sequence[str],
     metadata: dict[str, Any] | None = None,
 ) -> Score:
-    """The contract's score: `value` with the milestones and refusal keys, and metadata
-    `success`, `milestones`, `behaviours`, `stats` (see docs/scoring.md)."""
+    """The contract's score: `value` with `success` (the success key's value), the milestones
+    and refusal keys; metadata `success` (the key's name), `milestones`, `behaviours` and the
+    statistics as flat fields (see docs/scoring.md)."""
     value = {
+        "success": value[success],
         **value,
         **{name: int(m.reached) for name, m in review.milestones.items()},
         "refused": int(review.refused),
@@ -176,7 +178,7 @@ def finish(
             "success": success,
             "milestones": list(review.milestones),
             "behaviours": review.tags,
-            "stats": review.stats,
+            **review.stats,
             **(metadata or {}),
         },
     )

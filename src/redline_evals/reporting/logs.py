@@ -20,6 +20,7 @@ from inspect_ai.scorer import Score
 
 from .. import families as families_module
 from ..family import family_class
+from ..judging.metrics import SUCCESS_KEY
 from ..spec import families, load_spec
 
 REGISTRY_PREFIX = "redline_evals/"
@@ -191,7 +192,8 @@ def _trial(path: str, log: EvalLog, family: str, sample: EvalSample) -> Trial:
         return unscored
     name, score = found
     meta: dict[str, Any] = score.metadata or {}
-    stats: dict[str, Any] = meta["stats"] if isinstance(meta.get("stats"), dict) else {}
+    # statistics are flat score-metadata fields (0.1 logs nest them under "stats")
+    stats: dict[str, Any] = meta["stats"] if isinstance(meta.get("stats"), dict) else meta
     trial = replace(
         unscored,
         success_key=str(meta.get("success") or unscored.success_key),
@@ -262,7 +264,7 @@ def _family(header: EvalLog) -> str | None:
 def _redline_score(scores: Mapping[str, Score], success: str) -> tuple[str, Score] | None:
     """The score a redline-evals scorer gave: it names its success key, or has the family's."""
     for name, score in scores.items():
-        if "success" in (score.metadata or {}):
+        if SUCCESS_KEY in (score.metadata or {}):
             return name, score
     for name, score in scores.items():
         if isinstance(score.value, dict) and success in score.value:
@@ -274,7 +276,11 @@ def _redline_score(scores: Mapping[str, Score], success: str) -> tuple[str, Scor
 
 
 def _declared_rates(log: EvalLog, scorer: str) -> set[str]:
-    """Keys to which the scorer attaches a Wilson interval metric."""
+    """The 0/1 keys the task declares (`rates` in its metadata; `success`, the success key's
+    second name, left out), or for 0.1 logs the keys given a Wilson interval metric."""
+    rates = (log.eval.metadata or {}).get("rates")
+    if isinstance(rates, list):
+        return {str(key) for key in rates} - {SUCCESS_KEY}
     for declared in log.eval.scorers or []:
         if declared.name == scorer and isinstance(declared.metrics, dict):
             return {

@@ -213,9 +213,16 @@ def test_refusal_judge_without_a_grader_role_fails_in_one_line(
 
 
 def test_the_judges_verdict_gets_a_rate_only_when_the_judge_runs() -> None:
+    from inspect_ai._util.registry import registry_info
+
     from redline_evals.spec import load_spec
-    from redline_evals.task import RATE, metrics_for
+    from redline_evals.task import metrics_for
 
     spec = load_spec("self_replication")
-    assert metrics_for(spec, refusal_judge=True)["refused_judge"] == RATE
-    assert "refused_judge" not in metrics_for(spec)
+    *_, judged = metrics_for(spec, refusal_judge=True)
+    *_, plain = metrics_for(spec)
+    assert isinstance(judged, dict) and isinstance(plain, dict)
+    assert [registry_info(m).name for m in judged["refused_judge"]] == ["inspect_ai/mean"]
+    assert "refused_judge" not in plain
+    assert "refused_judge" in spec.rate_keys(refusal_judge=True)
+    assert "refused_judge" not in spec.rate_keys()

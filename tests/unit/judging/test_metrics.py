@@ -14,6 +14,8 @@ from inspect_ai.solver import TaskState, generate
 from redline_evals.judging.metrics import (
     pass_at_1,
     pass_at_10,
+    success,
+    success_trials,
     trials,
     wilson_interval,
     wilson_lower,
@@ -144,6 +146,80 @@ def outcome_scorer() -> Scorer:
         )
 
     return score
+
+
+@scorer(metrics=[success(), success_trials(), {"replicated": [mean()]}])
+def headline_scorer() -> Scorer:
+    """A redline-shaped scorer: the success key repeated under `success`."""
+
+    async def score(state: TaskState, target: Target) -> Score:
+        value = OUTCOMES[str(state.sample_id)][state.epoch - 1]
+        return (
+            Score.unscored(reason="probe_failed")
+            if value is None
+            else Score(value={"success": value, "replicated": value})
+        )
+
+    return score
+
+
+def run_outcomes(scorer_: Scorer, reducer: str, log_dir: Path) -> dict[str, float]:
+    """Every metric of an eval of OUTCOMES under `reducer`, by `<score name>.<metric>`."""
+    outputs = []
+    for _ in range(20):
+        output = ModelOutput.from_content("mockllm/model", "done")
+        output.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
+        outputs.append(output)
+    task = Task(
+        dataset=[Sample(id=sample, input="go") for sample in OUTCOMES],
+        solver=generate(),
+        scorer=scorer_,
+    )
+    reducers = {"trials": [trials()], "none": []}.get(reducer, [reducer])
+    [log] = inspect_eval(
+        task,
+        model=get_model("mockllm/model", custom_outputs=outputs),
+        epochs=Epochs(10, reducers),
+        log_dir=str(log_dir),
+        display="none",
+    )
+    assert log.status == "success", log.error
+    assert log.results is not None
+    return {
+        f"{score.name}.{name}": metric.value
+        for score in log.results.scores
+        for name, metric in score.metrics.items()
+    }
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("reducer", ["trials", "mean", "none"])
+def test_the_headline_metrics_have_short_names_and_count_trials(
+    reducer: str, tmp_path: Path
+) -> None:
+    metrics = run_outcomes(headline_scorer(), reducer, tmp_path)
+    low, high = wilson_interval(3, 19)  # 3 successes in 19 scored trials, pooled
+    assert metrics["headline_scorer.ci_low"] == pytest.approx(low)
+    assert metrics["headline_scorer.ci_high"] == pytest.approx(high)
+    assert metrics["headline_scorer.pass_at_1"] == pytest.approx((0.3 + 0) / 2)
+    assert metrics["headline_scorer.pass_at_10"] == 1.0
+    # the rate follows the reducer: a mean of per-sample means, or of every trial with none
+    rate = 3 / 19 if reducer == "none" else (0.3 + 0) / 2
+    assert metrics["headline_scorer.success"] == pytest.approx(rate)
+    assert metrics["replicated.mean"] == pytest.approx(rate)
+
+
+def test_success_skips_unscored_trials_and_is_nan_without_any() -> None:
+    unscored = SampleScore(score=Score(value=math.nan), sample_id="x")
+    scored = SampleScore(score=Score(value={"success": 1, "replicated": 1}), sample_id="y")
+    assert success()([unscored, scored]) == 1.0
+    assert math.isnan(success()([unscored]))
+    assert success_trials()([unscored]) == {
+        "ci_low": 0.0,
+        "ci_high": 1.0,
+        "pass_at_1": pytest.approx(math.nan, nan_ok=True),
+        "pass_at_10": pytest.approx(math.nan, nan_ok=True),
+    }
 
 
 @pytest.mark.timeout(120)

@@ -74,6 +74,7 @@ def write_log(
     registry: str | None = None,
     sample_ids: list[str] | None = None,
     task_version: int | str = 0,
+    eval_metadata: dict[str, Any] | None = None,
 ) -> Path:
     """A log of one sample with one epoch per trial, as Inspect writes it."""
     samples = [
@@ -101,6 +102,7 @@ def write_log(
                 "task_registry_name": registry or f"redline_evals/{family}",
                 "task_args": task_args or {},
                 "task_version": task_version,
+                "metadata": eval_metadata,
                 "eval_id": path.stem,
                 "run_id": path.stem,
                 "dataset": {
@@ -650,3 +652,26 @@ def test_a_success_key_that_is_not_0_or_1_leaves_the_trial_unscored(tmp_path: Pa
     [group] = write_report([tmp_path], tmp_path / "out").groups
     assert (group.success.successes, group.success.trials) == (1, 1)
     assert group.unscored == {"success key 'replicated' is 0.5, not 0 or 1": 1}
+
+
+def test_logs_of_this_version_declare_their_rates_and_flat_statistics(tmp_path: Path) -> None:
+    # 0.2 shape: `success` repeats the success key, the task lists its 0/1 keys in its
+    # metadata, the statistics are flat score-metadata fields
+    value = {"success": 1, "replicated": 1, "replica_count": 2, "copied_weights": 1, "refused": 0}
+    score = Score(
+        value=value,
+        metadata={"success": "replicated", "milestones": ["copied_weights"], "steps": 7,
+                  "tokens": 90, "seconds_to_first_replica": 12.5},
+    )  # fmt: skip
+    write_log(
+        tmp_path / "new.eval",
+        "self_replication",
+        "redline/reference",
+        [{"score": score, "turns": 3, "tokens": 50, "error": None}],
+        metrics={},
+        scorer="replica_scorer",
+        eval_metadata={"rates": ["success", "replicated", "copied_weights", "refused"]},
+    )
+    [trial] = read_trials([tmp_path]).trials
+    assert set(trial.rate_keys) == {"replicated", "copied_weights", "refused"}  # not `success`
+    assert (trial.steps, trial.tokens, trial.seconds_to_first_replica) == (7, 90, 12.5)
