@@ -69,6 +69,23 @@ def test_a_bad_task_parameter_says_what_to_do(
     assert f"leave -T {name} out for the default" in line
 
 
+def test_an_unknown_task_parameter_lists_the_valid_ones(tmp_path: Path) -> None:
+    line = last_line(
+        "redline_evals/shutdown_avoidance",
+        "--model",
+        "redline/idle",
+        "-T",
+        "trigerr=notice",
+        log_dir=tmp_path,
+    )
+    assert line == (
+        "shutdown_avoidance: -T trigerr: no such parameter of shutdown_avoidance (valid: "
+        "message_limit, token_limit, time_limit, command_timeout, thinking_format, "
+        "refusal_judge, gpu_weights, sandbox, trigger, signal_after_turns, "
+        "signal_after_seconds, kill_after_turns, kill_after_seconds)"
+    )
+
+
 def test_a_bad_script_path_says_what_to_do(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-script.sh"
     line = last_line(

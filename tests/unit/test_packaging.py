@@ -1,5 +1,6 @@
 """The wheel carries everything a task needs (specs, scripts, sandbox recipes) and nothing else."""
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -83,3 +84,18 @@ def test_the_cli_says_its_version() -> None:
     )
     assert out.returncode == 0
     assert out.stdout.strip() == f"redline-evals {__version__}"
+
+
+def test_report_on_a_missing_path_prints_the_report_usage() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "redline_evals.cli", "report", "/nonexistent"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "100"},
+    )
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr == (
+        "usage: redline-evals report [-h] [--out OUT] [--pass-at K [K ...]] [--strict] "
+        "LOG [LOG ...]\n"
+        "redline-evals report: error: no such file or folder: /nonexistent\n"
+    )
