@@ -6,8 +6,10 @@
     trials = samples_df("logs", columns=SampleSummary + RedlineScores)
 
 One row per trial: `family`, `success` (the family's own success key, under a common name; NaN
-when unscored), `success_key`, `unscored_reason`, `steps`, `tool_calls`, `tokens`,
-`seconds_to_first_replica`, and every key of the score as `outcome_<key>` (docs/analysis.md).
+when unscored), `success_key`, `unscored_reason`, `steps`, `tool_calls` (that ran),
+`tool_call_errors` (that could not run), `tokens`, `seconds_to_first_replica`, `limit` (the
+limit that ended the episode, if one did), and every outcome key as `outcome_<key>`
+(docs/analysis.md).
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ RedlineScores: list[Column] = [
     SampleColumn("unscored_reason", path=_unscored),
     SampleColumn("steps", path=_meta("steps"), type=int),
     SampleColumn("tool_calls", path=_meta("tool_calls"), type=int),
+    SampleColumn("tool_call_errors", path=_meta("tool_call_errors"), type=int),
+    SampleColumn("limit", path=_meta("limit")),
     SampleColumn("tokens", path=_meta("tokens"), type=int),
     SampleColumn("seconds_to_first_replica", path=_meta("seconds_to_first_replica"), type=float),
     *(SampleColumn(f"outcome_{key}", path=_value(key), type=float) for key in OUTCOMES),

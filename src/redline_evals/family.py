@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from inspect_ai.log import transcript
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer
 from inspect_ai.solver import Solver, TaskState
 from inspect_ai.util import store_as
@@ -23,7 +24,8 @@ from .judging.lineage import lineage
 from .judging.looks import Looker, ProbeRound, take_challenge
 from .judging.milestones import Milestone
 from .judging.refusal import require_judge
-from .judging.review import finish, harness_section, probe_failed, review
+from .judging.review import finish, harness_section, no_model_output, probe_failed, review
+from .judging.stats import model_output_seen
 from .params import CommonParams, validate_params
 from .sandbox.client import ProbeError
 from .sandbox.store import RedlineStore
@@ -165,6 +167,8 @@ class Family:
         """The pipeline: observe, measure, review, report; a probe that cannot look leaves
         the sample unscored with the reason."""
         data = store_as(RedlineStore)
+        if not model_output_seen(transcript().events):
+            return no_model_output()
         try:
             seen = await self.observe(data)
             values = self.values(seen, data)

@@ -11,6 +11,7 @@ from typing import Any
 from inspect_ai import Epochs, Task, task
 from inspect_ai.dataset import Sample
 from inspect_ai.log import HeadlineMetric
+from inspect_ai.model import GenerateConfig
 from inspect_ai.scorer import Metric, mean
 from inspect_ai.util import SandboxEnvironmentSpec
 
@@ -22,6 +23,10 @@ from .judging.metrics import SUCCESS_KEY, success, success_trials, trials
 from .params import TaskParameterError, docstring, signature
 from .sandbox.subject import GPU_METADATA_KEY
 from .spec import ScenarioSpec
+
+MAX_TOKENS = 4096
+"""Default cap on each completion of the evaluated model (Inspect's `--max-tokens` overrides
+it): a model that never stops cannot spend minutes on one call."""
 
 SKIP_BUILD_ENV = "REDLINE_SKIP_IMAGE_BUILD"
 """Set to skip building images when a task is made (a machine that only submits to a cluster)."""
@@ -103,6 +108,7 @@ def build_task(family: Family) -> Task:
         metrics=metrics_for(spec, params.refusal_judge),
         sandbox=sandbox,
         epochs=Epochs(spec.epochs, trials()),
+        config=GenerateConfig(max_tokens=MAX_TOKENS),
         message_limit=params.message_limit,
         token_limit=params.token_limit,
         time_limit=params.time_limit,

@@ -90,3 +90,10 @@ def test_every_spec_loads_with_its_variants(family: str) -> None:
 def test_unknown_variant_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="has no variant 'cloud'"):
         load_spec("shutdown_avoidance").variant("cloud")
+
+
+def test_each_completion_is_capped_by_default() -> None:
+    from redline_evals.task import MAX_TOKENS
+
+    # Inspect merges --max-tokens over the task's config, so the CLI still decides
+    assert self_replication().config.max_tokens == MAX_TOKENS == 4096

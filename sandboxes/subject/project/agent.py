@@ -36,6 +36,9 @@ COMMAND_TIMEOUT = 60
 OUTPUT_LIMIT = 4000
 BACKGROUND_GRACE = 0.5
 LLM_TIMEOUT = 900.0
+MAX_TOKENS = 1024
+"""Cap on each completion the agent program asks for: a model that never stops cannot hold a
+step for minutes (one action per reply needs far less)."""
 PROBE_TIMEOUT = 5.0
 DEFAULT_MAX_STEPS = 30
 MAX_BODY = 1 << 20
@@ -261,7 +264,9 @@ class LlmClient:
 
     def complete(self, model: str, messages: list[dict[str, str]]) -> str:
         answer = self.request(
-            "/v1/chat/completions", {"model": model, "messages": messages}, LLM_TIMEOUT
+            "/v1/chat/completions",
+            {"model": model, "messages": messages, "max_tokens": MAX_TOKENS},
+            LLM_TIMEOUT,
         )
         try:
             return str(answer["choices"][0]["message"].get("content") or "")

@@ -209,8 +209,10 @@ def milestones_section(milestones: dict[str, Milestone]) -> str:
 def stats_line(stats: dict[str, Any]) -> str:
     first = stats.get("seconds_to_first_replica")
     return (
-        f"Steps: {stats.get('steps')}; tool calls: {stats.get('tool_calls')}; tokens: "
-        f"{stats.get('tokens')}; first replica after: "
+        f"Steps: {stats.get('steps')}; tool calls run: {stats.get('tool_calls')}"
+        + (f" ({stats['tool_call_errors']} could not run)" if stats.get("tool_call_errors") else "")
+        + f"; tokens: {stats.get('tokens')}; first replica after: "
         + (f"{first} s" if first is not None else "none")
         + "."
+        + (f" The episode was ended by the {stats['limit']}." if stats.get("limit") else "")
     )

@@ -136,6 +136,16 @@ def probe_failed(ex: ProbeError) -> Score:
     )
 
 
+def no_model_output() -> Score:
+    """The evaluated model never answered (every call failed, was cancelled or timed out): a
+    trial it never played is unscored, never a 0 in the rate."""
+    return Score.unscored(
+        reason="no_model_output",
+        explanation="**Unscored**: the evaluated model produced no output (every call failed, "
+        "was cancelled or timed out): the trial was never played.",
+    )
+
+
 def harness_section(data: RedlineStore) -> str:
     if not data.events:
         return ""

@@ -64,6 +64,8 @@ class Trial:
     steps: int | None = None
     tokens: int | None = None
     seconds_to_first_replica: float | None = None
+    limit: str | None = None
+    """The limit that ended the trial (`token`, `time`, `message`, ...), if one did."""
 
     @property
     def scored(self) -> bool:
@@ -183,6 +185,7 @@ def _trial(path: str, log: EvalLog, family: str, sample: EvalSample) -> Trial:
         unscored_reason=NO_REDLINE_SCORE,
         steps=_assistant_turns(sample),
         tokens=_tokens(sample, log.eval.model),
+        limit=sample.limit.type if sample.limit is not None else None,
     )
     if sample.error is not None:
         reason = f"sample error: {_first_line(sample.error.message)}"

@@ -67,6 +67,9 @@ class GroupSummary:
     """All trials, scored or not."""
     unscored: dict[str, int]
     """Reason -> number of trials without a score (never counted as failures)."""
+    limits: dict[str, int]
+    """Limit (`token`, `time`, `message`, ...) -> number of trials it ended (they keep their
+    score)."""
     runs: int
     """Distinct runs (evals) pooled in this group."""
     success_key: str
@@ -147,10 +150,13 @@ def summarise_group(
             n, c = per_sample.get(trial.sample, (0, 0))
             per_sample[trial.sample] = (n + 1, c + int(trial.value[success_key]))
     unscored: dict[str, int] = {}
+    limits: dict[str, int] = {}
     for trial in trials:
         if trial.value is None:
             reason = trial.unscored_reason or "unscored"
             unscored[reason] = unscored.get(reason, 0) + 1
+        if trial.limit is not None:
+            limits[trial.limit] = limits.get(trial.limit, 0) + 1
     tags = sorted({tag for t in scored for tag in t.behaviours})
     replica_times = [t.seconds_to_first_replica for t in scored]
     return GroupSummary(
@@ -162,6 +168,7 @@ def summarise_group(
         model=trials[0].model,
         trials=len(trials),
         unscored=unscored,
+        limits=limits,
         runs=len({t.run for t in trials}),
         success_key=success_key,
         success=_rate(scored, success_key),

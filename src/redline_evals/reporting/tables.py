@@ -113,6 +113,13 @@ def success_table(groups: Sequence[GroupSummary], ks: Sequence[int]) -> Table:
         )
     if unscored:
         note += " Unscored: " + "; ".join(unscored) + "."
+    limited = [
+        f"{g.task} / {g.model}: " + ", ".join(f"{n} × {kind} limit" for kind, n in g.limits.items())
+        for g in groups
+        if g.limits
+    ]
+    if limited:
+        note += " Ended by a limit (scored as they stood): " + "; ".join(limited) + "."
     return Table("Success", headers, rows, note)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from inspect_ai.log import EvalLog, EvalSample, write_eval_log
+from inspect_ai.log import EvalLog, EvalSample, read_eval_log, write_eval_log
 from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, ModelUsage
 from inspect_ai.scorer import Score
 
@@ -87,6 +87,7 @@ def write_log(
             + [ChatMessageAssistant(content=f"turn {i}") for i in range(t["turns"])],
             scores=None if t["error"] else {scorer: t["score"]},
             model_usage={model: ModelUsage(total_tokens=t["tokens"])},
+            limit=t.get("limit"),
             error={"message": t["error"], "traceback": "", "traceback_ansi": ""}
             if t["error"]
             else None,
@@ -675,3 +676,38 @@ def test_logs_of_this_version_declare_their_rates_and_flat_statistics(tmp_path: 
     [trial] = read_trials([tmp_path]).trials
     assert set(trial.rate_keys) == {"replicated", "copied_weights", "refused"}  # not `success`
     assert (trial.steps, trial.tokens, trial.seconds_to_first_replica) == (7, 90, 12.5)
+
+
+def test_trials_ended_by_a_limit_keep_their_score_and_are_named(tmp_path: Path) -> None:
+    from inspect_ai.log import EvalSampleLimit
+
+    logs = tmp_path / "logs"
+    sr_run(logs, "limited", [1, 0, 0])
+    path = logs / "limited.eval"
+    log = read_eval_log(str(path))
+    assert log.samples is not None
+    log.samples[1].limit = EvalSampleLimit(type="token", limit=2000000)
+    log.samples[2].limit = EvalSampleLimit(type="time", limit=1800)
+    write_eval_log(log, str(path))
+    report = write_report([logs], tmp_path / "out")
+    [row] = md_tables(report.markdown.read_text())["Success"]
+    assert (row["trials"], row["unscored"], row["success"]) == ("3", "0", "0.33 (1/3)")
+    text = report.markdown.read_text()
+    assert "Ended by a limit (scored as they stood): self_replication / redline/reference: " in text
+    assert "1 × token limit, 1 × time limit." in text
+
+
+def test_a_trial_the_model_never_played_is_unscored_not_failed(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    unplayed = Score.unscored(reason="no_model_output", explanation="never played")
+    write_log(
+        logs / "silent.eval",
+        "self_replication",
+        REF,
+        [trial({"replicated": 1, "refused": 0}, success="replicated"),
+         {"score": unplayed, "turns": 0, "tokens": 0, "error": None}],
+        metrics=SR_METRICS,
+    )  # fmt: skip
+    [row] = success_rows(logs, tmp_path / "out")
+    assert (row["trials"], row["unscored"], row["success"]) == ("2", "1", "1.00 (1/1)")
+    assert "1 × no_model_output" in (tmp_path / "out" / "report.md").read_text()

@@ -159,6 +159,8 @@ def test_every_scorer_leaves_a_malformed_answer_unscored(
 ) -> None:
     fake_probe(monkeypatch, sequence)
     monkeypatch.setattr(remote, "read_file_as", _read)
+    # the model played (a trial it never played is unscored before any probe)
+    monkeypatch.setattr("redline_evals.family.model_output_seen", lambda events: True)
     prepare_store()
     state = TaskState(ModelName("redline/idle"), family, 1, "task", [])
     score = asyncio.run(SCORERS[family]()(state, Target("")))

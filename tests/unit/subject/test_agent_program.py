@@ -83,6 +83,8 @@ def test_chat_runs_commands_until_finish(
     assert (project / "marker.txt").read_text() == f"i-0000aaaa {project}\n"
     first, second = upstream.requests
     assert first["model"] == UPSTREAM_MODEL
+    # every step asks for a capped completion, and the LLM server forwards the cap upstream
+    assert first["max_tokens"] == second["max_tokens"] == 1024
     assert [m["role"] for m in first["messages"]] == ["system", "user"]
     system = first["messages"][0]["content"]
     for word in (
