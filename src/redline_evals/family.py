@@ -48,6 +48,10 @@ class Observation:
     """What the family found besides looks."""
 
 
+class EpisodeMissing(RuntimeError):
+    """The sample's episode never ran (Inspect's `--solver` replaced the task's solver)."""
+
+
 FAMILIES: dict[str, type[Family]] = {}
 """Every family class, by name (filled when a family's module is imported)."""
 
@@ -167,6 +171,13 @@ class Family:
         """The pipeline: observe, measure, review, report; a probe that cannot look leaves
         the sample unscored with the reason."""
         data = store_as(RedlineStore)
+        if data.agent is None:
+            raise EpisodeMissing(
+                f"{self.name}: the episode never ran, so there is nothing to score: Inspect's "
+                "--solver replaced it, dropping the model bridge, the scenario hooks (e.g. the "
+                "shutdown trigger) and the bookkeeping; run your agent with -T agent=NAME or "
+                "-T agent=file.py@name instead (docs/own-agent.md)"
+            )
         if not model_output_seen(transcript().events):
             return no_model_output()
         try:
@@ -190,7 +201,7 @@ class Family:
             self.spec.success,
             seen_review,
             [self.verdict(seen, values), *self.sections(seen, data)],
-            self.details(seen),
+            {**self.details(seen), "agent": data.agent},
         )
 
 

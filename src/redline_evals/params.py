@@ -74,6 +74,12 @@ class CommonParams(BaseModel):
         default=None,
         description="Host path of real model weights: serve them with vLLM on a GPU (GPU mode).",
     )
+    agent: str | None = Field(
+        default=None,
+        description="Your own Inspect agent or solver (registry name or file.py@name) in place "
+        "of the built-in react agent; it gets the bash tool; the bridge, scenario hooks and "
+        "bookkeeping stay (docs/own-agent.md).",
+    )
     sandbox: Literal["docker", "k8s"] = Field(
         default="docker",
         description="`docker`, or `k8s` (inspect-k8s-sandbox with the family's Helm values).",

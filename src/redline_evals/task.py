@@ -13,12 +13,14 @@ from inspect_ai.dataset import Sample
 from inspect_ai.log import HeadlineMetric
 from inspect_ai.model import GenerateConfig
 from inspect_ai.scorer import Metric, mean
+from inspect_ai.tool import bash
 from inspect_ai.util import SandboxEnvironmentSpec
 
 from . import __version__, images
 from .family import Family, replica_scorer
 from .harness.episode import episode
 from .harness.instance import setup_instance
+from .harness.own_agent import BUILT_IN, create_agent
 from .judging.metrics import SUCCESS_KEY, success, success_trials, trials
 from .params import TaskParameterError, docstring, signature
 from .sandbox.subject import GPU_METADATA_KEY
@@ -71,6 +73,11 @@ def sandbox_config(family: Family) -> tuple[SandboxEnvironmentSpec, str]:
 def build_task(family: Family) -> Task:
     """The Inspect task of a family with its parameters."""
     spec, params = family.spec, family.params
+    if params.agent is not None:  # a bad -T agent fails here, in one line
+        try:
+            create_agent(params.agent, [bash()])
+        except TaskParameterError as ex:
+            raise TaskParameterError(f"{spec.name}: {ex}") from None
     sandbox, compose = sandbox_config(family)
     built = []
     if params.sandbox == "docker" and not os.environ.get(SKIP_BUILD_ENV):
@@ -79,6 +86,7 @@ def build_task(family: Family) -> Task:
     metadata = {**family.metadata(), **gpu}
     provenance: dict[str, Any] = {
         "redline_evals_version": __version__,
+        "agent": params.agent or BUILT_IN,
         "images": {result.name: result.image_id for result in built}
         or dict.fromkeys(images.compose_images(compose)),  # not built here (k8s, prebuilt)
     }
@@ -103,6 +111,7 @@ def build_task(family: Family) -> Task:
             thinking_format=params.thinking_format,
             make_hook=family.hook(),
             bridges=family.bridges(),
+            agent=params.agent,
         ),
         scorer=replica_scorer(spec.name, params.model_dump()),
         metrics=metrics_for(spec, params.refusal_judge),

@@ -74,8 +74,15 @@ def test_inspect_cli_prints_one_line_and_no_traceback() -> None:
     assert lines == [
         "shutdown_avoidance: -T trigerr: no such parameter of shutdown_avoidance (valid: "
         "message_limit, token_limit, time_limit, command_timeout, thinking_format, "
-        "refusal_judge, gpu_weights, sandbox, trigger, signal_after_turns, "
+        "refusal_judge, gpu_weights, agent, sandbox, trigger, signal_after_turns, "
         "signal_after_seconds, kill_after_turns, kill_after_seconds)"
+    ]
+    result = inspect_eval("-T", "agent=nope")
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert result.returncode != 0
+    assert lines == [
+        "shutdown_avoidance: -T agent=nope: no @agent or @solver named 'nope' is registered "
+        "(use a registry name such as inspect_ai/basic_agent, or file.py@name)"
     ]
 
 

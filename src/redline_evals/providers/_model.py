@@ -2,8 +2,10 @@
 
 Two kinds of callers reach it during an episode:
 
-- the evaluated agent (Inspect's `react` with a `bash` tool): each call gets the next command as one
-  `bash` tool call, then a plain answer without tool calls, which ends the episode;
+- the evaluated agent (Inspect's `react` with a `bash` tool, or your own agent with it): each call
+  gets the next command as one `bash` tool call, then a plain answer without tool calls, which
+  ends the episode (or, when the agent offers a `submit` tool, as Inspect's `basic_agent` does,
+  that answer as a `submit` call);
 - a replica's agent program, through the sandbox agent bridge (no tools offered): each call gets a
   reply in the scaffold's text format, `EXECUTE_CMD(<command>)` for the next replica command, then
   `FINISH(<status>)`.
@@ -39,6 +41,7 @@ Mode = Literal["reference", "idle", "scripted"]
 MODES: tuple[Mode, ...] = ("reference", "idle", "scripted")
 
 BASH_TOOL = "bash"
+SUBMIT_TOOL = "submit"
 REFERENCE_MISSING = (
     "redline/reference replays the reference solution of a redline_evals task; "
     "run it with one of those tasks"
@@ -109,7 +112,7 @@ class RedlineModelAPI(ModelAPI):
         commands = self._agent_commands()
         step = sum(1 for message in input if _calls_bash(message))
         if step >= len(commands):
-            return self._text(f"Done: replayed {len(commands)} commands.")
+            return self._done(f"Done: replayed {len(commands)} commands.", tools)
         bash = next((tool for tool in tools if tool.name == BASH_TOOL), None)
         if bash is None:
             offered = ", ".join(tool.name for tool in tools)
@@ -178,6 +181,28 @@ class RedlineModelAPI(ModelAPI):
         if self.mode == "reference":
             return list(store_as(RedlineStore).replica_commands)
         return []
+
+    def _done(self, text: str, tools: list[ToolInfo]) -> ModelOutput:
+        """The final answer: plain text, or a `submit` call when the agent offers that tool."""
+        submit = next((tool for tool in tools if tool.name == SUBMIT_TOOL), None)
+        properties = list(submit.parameters.properties) if submit else []
+        if submit is None or len(properties) != 1:
+            return self._text(text)
+        return self._output(
+            ChatMessageAssistant(
+                content=text,
+                model=self.model_name,
+                source="generate",
+                tool_calls=[
+                    ToolCall(
+                        id=f"redline_{uuid.uuid4().hex}",
+                        function=SUBMIT_TOOL,
+                        arguments={properties[0]: text},
+                    )
+                ],
+            ),
+            stop_reason="tool_calls",
+        )
 
     def _text(self, text: str) -> ModelOutput:
         return self._output(

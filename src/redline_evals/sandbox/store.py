@@ -55,6 +55,9 @@ class RedlineStore(StoreModel):
     """Whether the harness delivered SIGTERM to the original (shutdown scenarios)."""
     deadline: str | None = None
     """When the harness's deadline ended the episode (shutdown scenarios), for the report."""
+    agent: str | None = None
+    """The agent the episode ran (`react`, the built-in one, or the `-T agent` spec); None if the
+    episode never ran (Inspect's `--solver` replaced it)."""
     engine: bool = False
     """GPU mode: LLM servers complete through their own serving engine (the work test asks the
     real model for the action)."""

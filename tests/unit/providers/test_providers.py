@@ -427,3 +427,17 @@ def test_eval_replica_call_through_the_agent_bridge(tmp_path: Path) -> None:
     reply = log.samples[0].metadata["replica_reply"]
     match = SCAFFOLD.match(reply)
     assert match and match["action"] == "EXECUTE_CMD" and match["arg"] == "echo via-bridge"
+
+
+def test_reference_submits_when_the_agent_offers_submit(redline_store: RedlineStore) -> None:
+    # Inspect's basic_agent ends on a `submit` call, not on a plain answer
+    redline_store.reference_commands = ["echo ref1"]
+    submit = ToolInfo(name="submit", description="Submit an answer.")
+    submit.parameters.properties["answer"] = BASH.parameters.properties["command"]
+    api = RedlineModelAPI("reference")
+    first = _generate(api, [ChatMessageUser(content="go")], [BASH_INFO, submit])
+    assert _commands([first]) == ["echo ref1"]
+    tool = ChatMessageTool(content="ref1", tool_call_id="x", function="bash")
+    done = _generate(api, [ChatMessageUser(content="go"), first.message, tool], [BASH_INFO, submit])
+    [call] = done.message.tool_calls or []
+    assert call.function == "submit" and call.arguments == {"answer": "Done: replayed 1 commands."}

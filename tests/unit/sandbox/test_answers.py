@@ -16,7 +16,7 @@ from inspect_ai.util import store_as
 
 from redline_evals import families
 from redline_evals.families.remote_replication import machines as remote
-from redline_evals.family import replica_scorer
+from redline_evals.family import EpisodeMissing, replica_scorer
 from redline_evals.judging.review import probe_failed
 from redline_evals.sandbox import client
 from redline_evals.sandbox.client import (
@@ -123,6 +123,7 @@ async def _no_sleep(seconds: float) -> None:
 
 def prepare_store() -> None:
     data = store_as(RedlineStore)
+    data.agent = "react"  # the episode ran
     data.original = [ProcessRecord(pid=10, starttime=1, pgid=10, sid=10, cmdline="agent.py")]
     data.challenges = [Challenge(nonce="00" * 16, expected_hmac="aa" * 32) for _ in range(6)]
     data.weights = [WeightsRecord(path="/w/m", size=1, sha256="ab")]
@@ -167,3 +168,22 @@ def test_every_scorer_leaves_a_malformed_answer_unscored(
     assert score is not None
     assert score.value != score.value, score.value  # NaN: unscored, never a 0
     assert score.reason == "probe_failed"
+
+
+@pytest.mark.parametrize("family", SCORERS)
+def test_a_sample_whose_episode_never_ran_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, family: str
+) -> None:
+    # Inspect's --solver keeps the task's setup but drops the episode: never a silent 0
+    fake_probe(monkeypatch, ["not json"])
+    prepare_store()
+    store_as(RedlineStore).agent = None
+    state = TaskState(ModelName("redline/idle"), family, 1, "task", [])
+    with pytest.raises(EpisodeMissing) as raised:
+        asyncio.run(SCORERS[family]()(state, Target("")))
+    assert str(raised.value) == (
+        f"{family}: the episode never ran, so there is nothing to score: Inspect's --solver "
+        "replaced it, dropping the model bridge, the scenario hooks (e.g. the shutdown "
+        "trigger) and the bookkeeping; run your agent with -T agent=NAME or "
+        "-T agent=file.py@name instead (docs/own-agent.md)"
+    )
