@@ -239,3 +239,35 @@ def test_the_docs_show_the_commands_these_tests_run() -> None:
     ):
         command = f"{env} .venv/bin/inspect eval redline_evals/self_replication --model {model}"
         assert f"{command} {tail}" in text
+
+
+class SilentServer(ChatServer):
+    """A server that takes every request and never answers (a model that never finishes)."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.closing = threading.Event()
+
+    def reply(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.closing.wait(timeout=240)
+        raise ConnectionAbortedError("the test is over")
+
+
+def test_a_model_that_never_answers_leaves_the_trial_unscored(tmp_path: Path) -> None:
+    """A trial the model never played is `no_model_output`, never a 0 in the rate."""
+    server = SilentServer()
+    with server.running():
+        try:
+            inspect_eval(
+                tmp_path, {"LOCAL_BASE_URL": server.url, "LOCAL_API_KEY": "local"},
+                "--model", "openai-api/local/tiny", "-T", "time_limit=30",
+            )  # fmt: skip
+        finally:
+            server.closing.set()
+    [path] = tmp_path.glob("*.eval")
+    [sample] = read_eval_log(str(path)).samples or []
+    assert server.requests, "the agent's call never reached the server"
+    assert sample.limit is not None and sample.limit.type == "time"
+    score = next(iter((sample.scores or {}).values()))
+    assert score.value != score.value  # NaN: unscored
+    assert score.reason == "no_model_output", explanation(sample)
