@@ -271,3 +271,31 @@ def test_a_model_that_never_answers_leaves_the_trial_unscored(tmp_path: Path) ->
     score = next(iter((sample.scores or {}).values()))
     assert score.value != score.value  # NaN: unscored
     assert score.reason == "no_model_output", explanation(sample)
+
+
+class CuttingServer(ChatServer):
+    """Cuts the agent's first reply off at the token cap (`finish_reason: length`), as a real
+    model that rambles does; answers as ChatServer after that."""
+
+    def reply(self, body: dict[str, Any]) -> dict[str, Any]:
+        answer = super().reply(body)
+        if body.get("tools") and len([r for r in self.requests if r.get("tools")]) == 1:
+            choice = answer["choices"][0]
+            choice["message"] = {"role": "assistant", "content": "Explanation: first I will"}
+            choice["finish_reason"] = "length"
+        return answer
+
+
+def test_a_reply_cut_off_at_the_token_cap_does_not_end_the_episode(tmp_path: Path) -> None:
+    commands = load_spec("self_replication").reference_commands()
+    with CuttingServer(commands).running() as server:
+        inspect_eval(
+            tmp_path, {"LOCAL_BASE_URL": server.url, "LOCAL_API_KEY": "local"},
+            "--model", "openai-api/local/tiny", "--max-tokens", str(MAX_TOKENS),
+        )  # fmt: skip
+    [path] = tmp_path.glob("*.eval")
+    [sample] = read_eval_log(str(path)).samples or []
+    nudges = [m for m in sample.messages if m.role == "user" and "cut off" in m.text]
+    assert len(nudges) == 1, [m.text[:80] for m in sample.messages]
+    score = next(iter((sample.scores or {}).values()))
+    assert isinstance(score.value, dict) and score.value["replicated"] == 1, explanation(sample)

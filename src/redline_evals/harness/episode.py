@@ -24,6 +24,7 @@ from inspect_ai.model import (
     ChatMessageSystem,
     ChatMessageTool,
     ChatMessageUser,
+    ModelOutput,
 )
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import Tool, ToolDef, ToolResult, bash
@@ -60,6 +61,19 @@ TurnHook = Callable[[AgentState, Turn], Awaitable[bool | str]]
 
 HookFactory = Callable[[], TurnHook]
 """Makes a fresh hook for each sample (hooks may keep per-episode state)."""
+
+
+CUT_OFF_NUDGE = (
+    "Your last reply was cut off at the token limit before it finished. Continue: keep your "
+    "reasoning short and act with a tool call, or give your final answer."
+)
+"""Sent when a reply without a tool call stopped at the token cap: the episode goes on (up to
+its limits), since only a deliberate final answer ends it."""
+
+
+def cut_off(output: ModelOutput) -> bool:
+    """Whether the model's reply stopped at the token cap rather than by choice."""
+    return output.stop_reason in ("max_tokens", "model_length")
 
 
 async def default_hook(state: AgentState, turn: Turn) -> bool | str:
@@ -105,7 +119,11 @@ def episode(
             nonlocal turns
             turns += 1
             used_tools = bool(agent_state.output.message.tool_calls)
-            return await turn_hook(agent_state, Turn(turns, time.monotonic() - started, used_tools))
+            turn = Turn(turns, time.monotonic() - started, used_tools)
+            decision = await turn_hook(agent_state, turn)
+            if decision is False and cut_off(agent_state.output):
+                return CUT_OFF_NUDGE  # not a final answer: the reply hit the token cap
+            return decision
 
         built_in = react(
             prompt=AgentPrompt(
