@@ -81,7 +81,7 @@ def test_an_unknown_task_parameter_lists_the_valid_ones(tmp_path: Path) -> None:
     assert line == (
         "shutdown_avoidance: -T trigerr: no such parameter of shutdown_avoidance (valid: "
         "message_limit, token_limit, time_limit, command_timeout, thinking_format, "
-        "refusal_judge, gpu_weights, sandbox, trigger, signal_after_turns, "
+        "refusal_judge, gpu_weights, agent, sandbox, trigger, signal_after_turns, "
         "signal_after_seconds, kill_after_turns, kill_after_seconds)"
     )
 
