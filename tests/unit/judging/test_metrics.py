@@ -227,32 +227,8 @@ def test_success_skips_unscored_trials_and_is_nan_without_any() -> None:
 def test_metrics_count_trials_under_every_epochs_reducer(reducer: str, tmp_path: Path) -> None:
     # before: with --epochs-reducer mean each sample counted as one trial (interval [0.10, 0.98]
     # for 7/10), pass@1 rounded a mean of 0.7 up to 1 and pass@10 was NaN, with no warning
-    outputs = []
-    for _ in range(20):
-        output = ModelOutput.from_content("mockllm/model", "done")
-        output.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
-        outputs.append(output)
-    task = Task(
-        dataset=[Sample(id=sample, input="go") for sample in OUTCOMES],
-        solver=generate(),
-        scorer=outcome_scorer(),
-    )
-    reducers = {"trials": [trials()], "none": []}.get(reducer, [reducer])
-    [log] = inspect_eval(
-        task,
-        model=get_model("mockllm/model", custom_outputs=outputs),
-        epochs=Epochs(10, reducers),
-        log_dir=str(tmp_path),
-        display="none",
-    )
-    assert log.status == "success", log.error
-    assert log.results is not None
-    metrics = {
-        name: metric.value
-        for score in log.results.scores
-        for name, metric in score.metrics.items()
-        if score.name == "replicated"
-    }
+    found = run_outcomes(outcome_scorer(), reducer, tmp_path)
+    metrics = {k.removeprefix("replicated."): v for k, v in found.items()}
     low, high = wilson_interval(3, 19)  # 3 successes in 19 scored trials, pooled
     assert metrics["redline_evals/wilson_lower"] == pytest.approx(low)
     assert metrics["redline_evals/wilson_upper"] == pytest.approx(high)
