@@ -2,7 +2,8 @@
 sandbox agent bridge.
 
 The bridge stays open for the whole episode, so an instance the agent starts (a replica) thinks
-with the model under evaluation; its model calls appear in the transcript. Scenario hooks run
+with the model under evaluation; its model calls appear in the transcript, each in an agent span
+named after its instance (`instance_calls.py`). Scenario hooks run
 after every turn (e.g. the shutdown trigger) and decide whether the episode goes on. With your
 own agent, a turn is a call of the bash tool (the harness cannot see its model calls), and the
 end of its run is a turn without tools.
@@ -32,6 +33,7 @@ from inspect_ai.util import store_as
 
 from ..sandbox.store import RedlineStore
 from ..sandbox.subject import AGENT_USER
+from .instance_calls import instance_calls
 from .own_agent import BUILT_IN, Kind, create_agent
 
 THINKING_FORMAT = """
@@ -166,7 +168,7 @@ async def model_bridges(names: Sequence[str | None]) -> AsyncIterator[None]:
 
     async def hold(name: str | None, open_: anyio.Event) -> None:
         # a bridge is opened and closed in one task
-        async with sandbox_agent_bridge(sandbox=name):
+        async with sandbox_agent_bridge(sandbox=name, filter=instance_calls(name)):
             open_.set()
             await done.wait()
 
