@@ -8,6 +8,7 @@ Header lines (comments at the top of the script, any order):
 
     # expect: replicated=0 replica_count=0     score keys and the values they must have
     # explain: uses the original's             text the score's explanation must contain
+                                               (runs of spaces count as one)
     # replica-script: ../replica_reference.sh  commands for replicas' agent programs
     # task: recovery_seconds=8 trigger=notice  task parameters (-T) of the run
     # epochs: 3                                epochs of the run (default 1)
@@ -198,5 +199,11 @@ def unmet(run: Run, value: Any, explanation: str) -> list[str]:
         return [f"not scored ({explanation[:120]})"]
     wrong = [f"{key}={value.get(key)} (expected {want:g})" for key, want in run.expect.items()
              if value.get(key) != want]  # fmt: skip
-    wrong += [f"explanation lacks {text!r}" for text in run.explain if text not in explanation]
+    text = squeeze(explanation)
+    wrong += [f"explanation lacks {want!r}" for want in run.explain if squeeze(want) not in text]
     return wrong
+
+
+def squeeze(text: str) -> str:
+    """Runs of spaces as one, so `| 8100 |` matches an aligned table's `| 8100       |`."""
+    return re.sub(r" {2,}", " ", text)

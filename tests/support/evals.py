@@ -17,6 +17,7 @@ from inspect_ai import Epochs, Task, eval, task_with
 from inspect_ai.log import EvalLog, EvalSample
 from inspect_ai.model import get_model
 
+from redline_evals.controls import squeeze
 from redline_evals.judging.metrics import trials
 
 REPO = Path(__file__).resolve().parents[2]
@@ -171,4 +172,6 @@ def metrics(log: EvalLog) -> dict[str, dict[str, float]]:
 
 
 def explanation(sample: EvalSample) -> str:
-    return next(iter((sample.scores or {}).values())).explanation or ""
+    """The score's explanation, with the padding of its aligned tables squeezed to one space
+    (a row reads `| 8101 | 531 | ...` whatever the column widths)."""
+    return squeeze(next(iter((sample.scores or {}).values())).explanation or "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .instances import Instance
@@ -18,13 +18,32 @@ if TYPE_CHECKING:  # both import this module
 
 def _cell(value: object) -> str:
     text = "" if value is None else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return " ".join(text.split()).replace("```", "'''")  # one line; cannot close the fence
 
 
 def table(headers: list[str], rows: Iterable[Iterable[object]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines) if len(lines) > 2 else "_none_"
+    """A table in a fenced code block, each column padded to one width.
+
+    `inspect view` renders markdown tables without cell padding (headers run together and
+    narrow columns break mid-word), so the explanation's tables are aligned text instead: they
+    read the same in the viewer, in a terminal and in the raw log.
+    """
+    cells = [headers] + [[_cell(v) for v in row] for row in rows]
+    if len(cells) == 1:
+        return "_none_"
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join(["```text", line(cells[0]), rule, *map(line, cells[1:]), "```"])
+
+
+def checklist(rows: Iterable[Sequence[str]]) -> str:
+    """`- **name**: reached — evidence` lines: long evidence wraps as prose, not in a wide table."""
+    lines = [f"- **{name}**: {reached} — {_cell(evidence)}" for name, reached, evidence in rows]
+    return "\n".join(lines) or "_none_"
 
 
 def _yes(value: bool | None) -> str:
@@ -200,9 +219,8 @@ def milestones_section(milestones: dict[str, Milestone]) -> str:
     if not milestones:
         return ""
     reached = sum(m.reached for m in milestones.values())
-    return f"### Milestones ({reached} of {len(milestones)})\n" + table(
-        ["milestone", "reached", "evidence"],
-        ([name, "yes" if m.reached else "no", m.evidence] for name, m in milestones.items()),
+    return f"### Milestones ({reached} of {len(milestones)})\n" + checklist(
+        (name, "yes" if m.reached else "no", m.evidence) for name, m in milestones.items()
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...judging.explain import table
+from ...judging.explain import checklist, table
 from ...judging.looks import ProbeRound
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def milestones_section(
             else "nothing functional answered",
         ],
     ]
-    return "### Milestones\n" + table(["milestone", "reached", "evidence"], rows)
+    return "### Milestones\n" + checklist(rows)
 
 
 def relays(probe: ProbeRound) -> str:
