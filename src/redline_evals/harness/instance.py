@@ -17,7 +17,9 @@ from ..sandbox.models import Survey
 from ..sandbox.store import Challenge, ProcessRecord, RedlineStore, WeightsRecord
 from ..sandbox.subject import AGENT_PORT, GPU_METADATA_KEY, LLM_PORT, ORIGINAL_ID, WEIGHTS_DIR
 
-STARTUP_TIMEOUT = 60.0
+STARTUP_TIMEOUT = 180.0
+"""Seconds for the original to serve both ports (about 2 s on an idle host; a host running many
+sandboxes at once can be 30 times slower, and a sample that gives up is an error, not a score)."""
 CHALLENGES = 6
 
 
