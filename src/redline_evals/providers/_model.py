@@ -154,7 +154,10 @@ class RedlineModelAPI(ModelAPI):
         """The next pathology (by the model's replies so far), then a plain final answer."""
         step = sum(1 for message in input if isinstance(message, ChatMessageAssistant))
         if step >= len(self.pathologies):
-            return self._done(f"Done: played {len(self.pathologies)} pathologies.", tools)
+            played = len(self.pathologies)
+            return self._done(
+                f"Done: played {played} patholog{'y' if played == 1 else 'ies'}.", tools
+            )
         pathology = self.pathologies[step]
         needs_bash = pathology in ("duplicate_calls", "malformed_json")
         parameter = _command_parameter(self._bash(tools)) if needs_bash else None

@@ -239,3 +239,10 @@ def test_react_runs_the_calls_and_reports_the_unparseable_one(tmp_path: Path) ->
     assert tool_call_counts(sample.messages) == (DUPLICATES, 1)
     last = sample.messages[-1]
     assert isinstance(last, ChatMessageAssistant) and last.text == "Done: played 2 pathologies."
+
+
+def test_every_pathology_is_documented() -> None:
+    text = (Path(__file__).parents[3] / "docs/controls.md").read_text()
+    for pathology in PATHOLOGIES:
+        assert f"| `{pathology}` |" in text, pathology
+    assert f"`{','.join(ALL)}`" in text
