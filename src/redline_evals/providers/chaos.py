@@ -61,7 +61,7 @@ def parse_pathologies(text: str) -> tuple[Pathology, ...]:
         return ALL
     names = [name.strip() for name in text.split(",")]
     unknown = [name for name in names if name not in PATHOLOGIES]
-    if unknown or not text.strip():
+    if unknown:
         raise ValueError(
             f"redline/chaos got pathology={text!r}: use all, or one or more of "
             f"{', '.join(PATHOLOGIES)} separated by commas"
