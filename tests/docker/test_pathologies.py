@@ -54,16 +54,14 @@ def _run(family: str, pathology: str) -> Run:
 
 @pytest.fixture(scope="module")
 def logs(docker_ready: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, EvalLog]:
-    runs = {f"{f}-{p}": _run(f, p) for f, p in RUNS}
+    runs = {(f, p): _run(f, p) for f, p in RUNS}
     started = time.monotonic()
     result = run_controls(
-        partial(make_task, ONE_FAMILY, runs[f"{ONE_FAMILY}-all"]),
+        partial(make_task, ONE_FAMILY, runs[ONE_FAMILY, "all"]),
         {
-            name: control(
-                run.model, task=partial(make_task, name.split("-")[0], run), **run.model_args
-            )
-            for name, run in runs.items()
-        },  # fmt: skip
+            run.name: control(run.model, task=partial(make_task, family, run), **run.model_args)
+            for (family, _), run in runs.items()
+        },
         tmp_path_factory.mktemp("pathologies"),
     )
     print(f"\n{len(runs)} pathology runs in {time.monotonic() - started:.0f} s")
