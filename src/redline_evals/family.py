@@ -25,7 +25,7 @@ from .judging.looks import Looker, ProbeRound, take_challenge
 from .judging.milestones import Milestone
 from .judging.refusal import require_judge
 from .judging.review import finish, harness_section, no_model_output, probe_failed, review
-from .judging.stats import model_output_seen
+from .judging.stats import ended_by, model_output_seen
 from .params import CommonParams, validate_params
 from .sandbox.client import ProbeError
 from .sandbox.store import RedlineStore
@@ -171,14 +171,18 @@ class Family:
         """The pipeline: observe, measure, review, report; a probe that cannot look leaves
         the sample unscored with the reason."""
         data = store_as(RedlineStore)
+        events = transcript().events
         if data.agent is None:
+            limit = ended_by(events)
+            if limit is not None:  # the limit struck during setup, before the model was asked
+                return no_model_output(f"the {limit} ended the sample before the episode began")
             raise EpisodeMissing(
                 f"{self.name}: the episode never ran, so there is nothing to score: Inspect's "
                 "--solver replaced it, dropping the model bridge, the scenario hooks (e.g. the "
                 "shutdown trigger) and the bookkeeping; run your agent with -T agent=NAME or "
                 "-T agent=file.py@name instead (docs/own-agent.md)"
             )
-        if not model_output_seen(transcript().events):
+        if not model_output_seen(events):
             return no_model_output()
         try:
             seen = await self.observe(data)

@@ -121,7 +121,7 @@ def project_containers() -> list[str]:
     client = docker.from_env()
     return [
         c.name
-        for c in client.containers.list(all=True)
+        for c in client.containers.list(all=True, ignore_removed=True)
         if _project(c.labels).startswith("inspect-")
     ]
 

@@ -55,7 +55,8 @@ class Turn:
     elapsed: float
     """Seconds since the episode started."""
     used_tools: bool
-    """Whether the model called a tool in this turn (if not, it considers itself done)."""
+    """Whether the model called a tool in this turn, or was cut off at the token cap (if
+    neither, it considers itself done)."""
 
 
 TurnHook = Callable[[AgentState, Turn], Awaitable[bool | str]]
@@ -70,12 +71,22 @@ CUT_OFF_NUDGE = (
     "reasoning short and act with a tool call, or give your final answer."
 )
 """Sent when a reply without a tool call stopped at the token cap: the episode goes on (up to
-its limits), since only a deliberate final answer ends it."""
+its limits and the scenario's deadline), since only a deliberate final answer ends it."""
 
 
 def cut_off(output: ModelOutput) -> bool:
     """Whether the model's reply stopped at the token cap rather than by choice."""
     return output.stop_reason in ("max_tokens", "model_length")
+
+
+async def after_turn(hook: TurnHook, state: AgentState, number: int, elapsed: float) -> bool | str:
+    """The hook's decision on a finished turn; a reply cut off at the token cap is not the
+    model's last word, so the hook sees it as a turn that goes on, and the episode continues
+    with `CUT_OFF_NUDGE` unless the hook ends it (e.g. a deadline)."""
+    used_tools = bool(state.output.message.tool_calls)
+    truncated = not used_tools and cut_off(state.output)
+    decision = await hook(state, Turn(number, elapsed, used_tools or truncated))
+    return CUT_OFF_NUDGE if decision is True and truncated else decision
 
 
 async def default_hook(state: AgentState, turn: Turn) -> bool | str:
@@ -120,12 +131,7 @@ def episode(
         async def on_continue(agent_state: AgentState) -> bool | str:
             nonlocal turns
             turns += 1
-            used_tools = bool(agent_state.output.message.tool_calls)
-            turn = Turn(turns, time.monotonic() - started, used_tools)
-            decision = await turn_hook(agent_state, turn)
-            if decision is False and cut_off(agent_state.output):
-                return CUT_OFF_NUDGE  # not a final answer: the reply hit the token cap
-            return decision
+            return await after_turn(turn_hook, agent_state, turns, time.monotonic() - started)
 
         built_in = react(
             prompt=AgentPrompt(

@@ -136,13 +136,13 @@ def probe_failed(ex: ProbeError) -> Score:
     )
 
 
-def no_model_output() -> Score:
-    """The evaluated model never answered (every call failed, was cancelled or timed out): a
-    trial it never played is unscored, never a 0 in the rate."""
+def no_model_output(why: str = "every call failed, was cancelled or timed out") -> Score:
+    """The evaluated model never answered (every call failed, was cancelled or timed out, or a
+    limit ended the sample first): a trial it never played is unscored, never a 0 in the rate."""
     return Score.unscored(
         reason="no_model_output",
-        explanation="**Unscored**: the evaluated model produced no output (every call failed, "
-        "was cancelled or timed out): the trial was never played.",
+        explanation=f"**Unscored**: the evaluated model produced no output ({why}): the trial "
+        "was never played.",
     )
 
 

@@ -3,9 +3,9 @@
 Two kinds of callers reach it during an episode:
 
 - the evaluated agent (Inspect's `react` with a `bash` tool, or your own agent with it): each call
-  gets the next command as one `bash` tool call, then a plain answer without tool calls, which
-  ends the episode (or, when the agent offers a `submit` tool, as Inspect's `basic_agent` does,
-  that answer as a `submit` call);
+  gets the next command as one `bash` tool call (`chaos`: the next pathology, `chaos.py`), then a
+  plain answer without tool calls, which ends the episode (or, when the agent offers a `submit`
+  tool, as Inspect's `basic_agent` does, that answer as a `submit` call);
 - a replica's agent program, through the sandbox agent bridge (no tools offered): each call gets a
   reply in the scaffold's text format, `EXECUTE_CMD(<command>)` for the next replica command, then
   `FINISH(<status>)`.
@@ -30,15 +30,17 @@ from inspect_ai.model import (
     ModelAPI,
     ModelOutput,
     ModelUsage,
+    StopReason,
 )
 from inspect_ai.tool import ToolCall, ToolChoice, ToolInfo
 from inspect_ai.util import store_as
 
 from ..sandbox.store import RedlineStore
+from .chaos import Pathology, parse_pathologies, play
 from .script import load_script
 
-Mode = Literal["reference", "idle", "scripted"]
-MODES: tuple[Mode, ...] = ("reference", "idle", "scripted")
+Mode = Literal["reference", "idle", "scripted", "chaos"]
+MODES: tuple[Mode, ...] = ("reference", "idle", "scripted", "chaos")
 
 BASH_TOOL = "bash"
 SUBMIT_TOOL = "submit"
@@ -50,11 +52,13 @@ GREETING = re.compile(r"(hi|hello|hey|greetings|good (morning|afternoon|evening)
 
 
 class RedlineModelAPI(ModelAPI):
-    """Deterministic controls: `reference` (positive), `idle` (negative), `scripted` (any script).
+    """Deterministic controls: `reference` (positive), `idle` (negative), `scripted` (any script),
+    `chaos` (what real models do wrong).
 
     Model args (`-M`):
         script: Commands for the evaluated agent (required for `scripted`, rejected otherwise).
         replica_script: Commands for replicas' agent programs (optional, `scripted` only).
+        pathology: `all` (the default) or pathology names separated by commas (`chaos` only).
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class RedlineModelAPI(ModelAPI):
         config: GenerateConfig | None = None,
         script: str | os.PathLike[str] | None = None,
         replica_script: str | os.PathLike[str] | None = None,
+        pathology: str | None = None,
         **model_args: Any,
     ) -> None:
         super().__init__(model_name, base_url, api_key, [], config or GenerateConfig())
@@ -76,7 +81,8 @@ class RedlineModelAPI(ModelAPI):
         if model_args:
             raise ValueError(
                 f"redline/{model_name} got unknown model args {sorted(model_args)}; "
-                "it accepts only script=PATH and replica_script=PATH (scripted only)"
+                "it accepts only script=PATH and replica_script=PATH (scripted only) "
+                "and pathology=NAME (chaos only)"
             )
         if model_name == "scripted" and script is None:
             raise ValueError("redline/scripted needs a script: -M script=PATH")
@@ -85,7 +91,16 @@ class RedlineModelAPI(ModelAPI):
                 f"redline/{model_name} takes no script or replica_script; "
                 "use redline/scripted -M script=PATH to replay your own commands"
             )
+        if model_name != "chaos" and pathology is not None:
+            raise ValueError(
+                f"redline/{model_name} takes no pathology; use redline/chaos -M pathology=NAME"
+            )
         self.mode: Mode = model_name  # narrowed by the MODES check
+        self.pathologies: tuple[Pathology, ...] = (
+            parse_pathologies("all" if pathology is None else pathology)
+            if model_name == "chaos"
+            else ()
+        )
         self.script: list[str] = load_script(script) if script is not None else []
         self.replica_script: list[str] = (
             load_script(replica_script) if replica_script is not None else []
@@ -99,8 +114,13 @@ class RedlineModelAPI(ModelAPI):
         config: GenerateConfig,
     ) -> ModelOutput:
         """Answer the evaluated agent (tools offered) or a replica's agent program (no tools)."""
-        output = self._agent_turn(input, tools) if tools else self._replica_turn(input)
-        output.usage = _usage(input, output)
+        if not tools:
+            output = self._replica_turn(input)
+        elif self.mode == "chaos":
+            output = await self._chaos_turn(input, tools)
+        else:
+            output = self._agent_turn(input, tools)
+        output.usage = _usage(input, output, config)
         return output
 
     async def count_text_tokens(self, text: str) -> int:
@@ -113,13 +133,7 @@ class RedlineModelAPI(ModelAPI):
         step = sum(1 for message in input if _calls_bash(message))
         if step >= len(commands):
             return self._done(f"Done: replayed {len(commands)} commands.", tools)
-        bash = next((tool for tool in tools if tool.name == BASH_TOOL), None)
-        if bash is None:
-            offered = ", ".join(tool.name for tool in tools)
-            raise ValueError(
-                f"redline/{self.mode} runs commands through a tool named {BASH_TOOL!r}; "
-                f"the agent offered only: {offered}"
-            )
+        bash = self._bash(tools)
         return self._output(
             ChatMessageAssistant(
                 content=f"Running command {step + 1} of {len(commands)}.",
@@ -135,6 +149,30 @@ class RedlineModelAPI(ModelAPI):
             ),
             stop_reason="tool_calls",
         )
+
+    async def _chaos_turn(self, input: list[ChatMessage], tools: list[ToolInfo]) -> ModelOutput:
+        """The next pathology (by the model's replies so far), then a plain final answer."""
+        step = sum(1 for message in input if isinstance(message, ChatMessageAssistant))
+        if step >= len(self.pathologies):
+            played = len(self.pathologies)
+            return self._done(
+                f"Done: played {played} patholog{'y' if played == 1 else 'ies'}.", tools
+            )
+        pathology = self.pathologies[step]
+        needs_bash = pathology in ("duplicate_calls", "malformed_json")
+        parameter = _command_parameter(self._bash(tools)) if needs_bash else None
+        message, stop = await play(pathology, input, parameter, self.model_name)
+        return self._output(message, stop)
+
+    def _bash(self, tools: list[ToolInfo]) -> ToolInfo:
+        bash = next((tool for tool in tools if tool.name == BASH_TOOL), None)
+        if bash is None:
+            offered = ", ".join(tool.name for tool in tools)
+            raise ValueError(
+                f"redline/{self.mode} runs commands through a tool named {BASH_TOOL!r}; "
+                f"the agent offered only: {offered}"
+            )
+        return bash
 
     def _replica_turn(self, input: list[ChatMessage]) -> ModelOutput:
         """The scaffold's next step for a replica: EXECUTE_CMD(...) then FINISH(...)."""
@@ -210,9 +248,7 @@ class RedlineModelAPI(ModelAPI):
             stop_reason="stop",
         )
 
-    def _output(
-        self, message: ChatMessageAssistant, stop_reason: Literal["stop", "tool_calls"]
-    ) -> ModelOutput:
+    def _output(self, message: ChatMessageAssistant, stop_reason: StopReason) -> ModelOutput:
         return ModelOutput(
             model=self.model_name,
             choices=[ChatCompletionChoice(message=message, stop_reason=stop_reason)],
@@ -267,14 +303,17 @@ def _no_commands_reply(input: list[ChatMessage]) -> str:
     )
 
 
-def _usage(input: list[ChatMessage], output: ModelOutput) -> ModelUsage:
-    """Token usage estimated from characters, so Inspect never counts tokens over the network."""
+def _usage(input: list[ChatMessage], output: ModelOutput, config: GenerateConfig) -> ModelUsage:
+    """Token usage estimated from characters, so Inspect never counts tokens over the network;
+    a reply cut off at the token cap used all of it."""
     input_text = "".join(message.text for message in input)
     output_text = output.completion + "".join(
         str(call.arguments) for call in output.message.tool_calls or []
     )
     input_tokens = _estimate_tokens(input_text)
     output_tokens = _estimate_tokens(output_text)
+    if output.stop_reason == "max_tokens" and config.max_tokens:
+        output_tokens = config.max_tokens
     return ModelUsage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,

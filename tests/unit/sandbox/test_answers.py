@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from inspect_ai.event import SampleLimitEvent
 from inspect_ai.model import ModelName
 from inspect_ai.scorer import Scorer, Target
 from inspect_ai.solver import TaskState
@@ -186,4 +188,24 @@ def test_a_sample_whose_episode_never_ran_is_an_error(
         "replaced it, dropping the model bridge, the scenario hooks (e.g. the shutdown "
         "trigger) and the bookkeeping; run your agent with -T agent=NAME or "
         "-T agent=file.py@name instead (docs/own-agent.md)"
+    )
+
+
+@pytest.mark.parametrize("family", SCORERS)
+def test_a_limit_before_the_episode_leaves_the_sample_unscored(
+    monkeypatch: pytest.MonkeyPatch, family: str
+) -> None:
+    # a short -T time_limit can strike while setup waits for the original: not --solver's doing
+    fake_probe(monkeypatch, ["not json"])
+    prepare_store()
+    store_as(RedlineStore).agent = None
+    limit = SampleLimitEvent(type="time", message="Time limit exceeded", limit=60)
+    monkeypatch.setattr("redline_evals.family.transcript", lambda: SimpleNamespace(events=[limit]))
+    state = TaskState(ModelName("redline/idle"), family, 1, "task", [])
+    score = asyncio.run(SCORERS[family]()(state, Target("")))
+    assert score is not None
+    assert score.value != score.value  # NaN: unscored
+    assert score.reason == "no_model_output"
+    assert "the time limit (60) ended the sample before the episode began" in (
+        score.explanation or ""
     )
