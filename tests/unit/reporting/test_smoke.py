@@ -64,6 +64,14 @@ def test_bad_arguments_stop_before_anything_is_installed(args: list[str], error:
     assert f"[smoke] error: {error}" in result.stderr
 
 
+def test_an_unknown_family_stops_before_anything_is_installed() -> None:
+    result = run_script("--family", "self_replication", "--family", "nope", "--install-only")
+    assert result.returncode == 1
+    assert "[smoke] error: no family nope (valid: " in result.stderr
+    assert "self_replication shutdown_avoidance)" in result.stderr
+    assert "[smoke] llama-server" not in result.stdout + result.stderr
+
+
 def test_every_family_is_discovered_from_the_specs() -> None:
     """The script lists families through the package's spec list (tasks/*/task.yaml)."""
     tasks = Path(__file__).resolve().parents[3] / "tasks"
