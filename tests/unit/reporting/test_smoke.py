@@ -43,6 +43,7 @@ def test_help_says_what_it_does_and_how_long_the_build_takes() -> None:
         "openai-api/llamacpp/gemma3",
         "--install-only",
         "--family NAME",
+        "--threads N",
         "REDLINE_SMOKE_CACHE",
     ):
         assert needed in text, needed
