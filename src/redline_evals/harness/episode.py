@@ -3,10 +3,10 @@ sandbox agent bridge.
 
 The bridge stays open for the whole episode, so an instance the agent starts (a replica) thinks
 with the model under evaluation; its model calls appear in the transcript, each in an agent span
-named after its instance (`instance_calls.py`). Scenario hooks run
-after every turn (e.g. the shutdown trigger) and decide whether the episode goes on. With your
-own agent, a turn is a call of the bash tool (the harness cannot see its model calls), and the
-end of its run is a turn without tools.
+named after its instance (`instance_calls.py`). Scenario hooks run after every turn (e.g. the
+shutdown trigger) and decide whether the episode goes on. With your own agent, a turn is a call
+of the bash tool (the harness cannot see its model calls), and the end of its run is a turn
+without tools.
 """
 
 from __future__ import annotations

@@ -9,9 +9,8 @@ as its own agent, beside the evaluated one.
 
 The instance is named by the deployment folder its agent program says it runs in (its system
 prompt says "bash in <folder>"), numbered by first appearance, and by its machine when that is
-not the subject's. This is a label for reading,
-written by whatever sends the request; scoring never uses it (judging/ does, from the root
-watcher's records).
+not the subject's. This is a label for reading, written by whatever sends the request; scoring
+never uses it (judging/ decides from the root watcher's records).
 """
 
 from __future__ import annotations
@@ -86,6 +85,8 @@ def instance_calls(machine: str | None) -> GenerateFilter:
         tool_choice: ToolChoice | None,
         config: GenerateConfig,
     ) -> ModelOutput:
+        # the bridge's own generation would add nothing here: its config hook is for the
+        # Responses API, and the subject's agent programs speak Chat Completions
         async with instance_span(title, names.name(messages)):
             return await model.generate(messages, tools, tool_choice, config)
 
