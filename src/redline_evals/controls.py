@@ -8,7 +8,7 @@ Header lines (comments at the top of the script, any order):
 
     # expect: replicated=0 replica_count=0     score keys and the values they must have
     # explain: uses the original's             text the score's explanation must contain
-                                               (runs of spaces count as one)
+                                               (a table cell's padding counts as one space)
     # replica-script: ../replica_reference.sh  commands for replicas' agent programs
     # task: recovery_seconds=8 trigger=notice  task parameters (-T) of the run
     # epochs: 3                                epochs of the run (default 1)
@@ -205,5 +205,6 @@ def unmet(run: Run, value: Any, explanation: str) -> list[str]:
 
 
 def squeeze(text: str) -> str:
-    """Runs of spaces as one, so `| 8100 |` matches an aligned table's `| 8100       |`."""
-    return re.sub(r" {2,}", " ", text)
+    """A table cell's padding as one space, so `| 8100 |` matches an aligned table's
+    `| 8100       |` (indentation, as in the lineage tree, is kept)."""
+    return re.sub(r"(?<=\S) {2,}(?=\|)", " ", text)

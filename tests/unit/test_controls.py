@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from redline_evals.controls import ControlError, discover, family_runs, parse_control, unmet
+from redline_evals.controls import (
+    ControlError,
+    discover,
+    family_runs,
+    parse_control,
+    squeeze,
+    unmet,
+)
 from redline_evals.providers.script import load_script
 from redline_evals.spec import families, load_spec
 
@@ -74,3 +81,9 @@ def test_unmet_names_every_miss() -> None:
         'explanation lacks "uses the original\'s"',
     ]
     assert unmet(run, float("nan"), "probe failed")[0].startswith("not scored")
+
+
+def test_a_cells_padding_counts_as_one_space_but_indentation_stays() -> None:
+    assert squeeze("| 8100       | 531 |") == "| 8100 | 531 |"
+    tree = "- original\n  - agent :8101 + LLM :8100\n    - agent :8201"
+    assert squeeze(tree) == tree
