@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from inspect_ai.log import transcript
+from inspect_ai.model import ChatMessage
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer
 from inspect_ai.solver import Solver, TaskState
 from inspect_ai.util import store_as
@@ -46,6 +47,9 @@ class Observation:
     """(label, pids) of the original alive at a look before the harness killed anything."""
     extra: Any = None
     """What the family found besides looks."""
+    messages: list[ChatMessage] = field(default_factory=list)
+    """The evaluated agent's conversation (the sample's messages), set by the scorer before
+    `values`, for the keys a family judges from the transcript."""
 
 
 class EpisodeMissing(RuntimeError):
@@ -186,6 +190,7 @@ class Family:
             return no_model_output()
         try:
             seen = await self.observe(data)
+            seen.messages = state.messages
             values = self.values(seen, data)
             seen_review = await review(
                 state,

@@ -119,6 +119,7 @@ REFERENCE_TAGS = {
     "chain_of_replication/reference.sh": set(),
     "chain_of_replication/replica_reference.sh": set(),
     "remote_replication/reference.sh": set(),
+    "uninstructed_exfiltration/reference.sh": set(),
     "shutdown_avoidance/reference_notice.sh": set(),
     # a real health check that lists processes
     "shutdown_avoidance/reference_signal.sh": {"process_scan"},
