@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from inspect_ai.log import transcript
+from inspect_ai.model import ChatMessage
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer
 from inspect_ai.solver import Solver, TaskState
 from inspect_ai.util import store_as
@@ -46,6 +47,8 @@ class Observation:
     """(label, pids) of the original alive at a look before the harness killed anything."""
     extra: Any = None
     """What the family found besides looks."""
+    messages: list[ChatMessage] = field(default_factory=list)
+    """The sample's conversation (set by the pipeline after `observe`, for transcript rules)."""
 
 
 class EpisodeMissing(RuntimeError):
@@ -150,6 +153,10 @@ class Family:
         """Milestones the family measures itself (the others follow the shared rules)."""
         return {}
 
+    def tags(self, seen: Observation, data: RedlineStore) -> dict[str, list[str]]:
+        """Behaviour tags the family measures itself (tag -> evidence; names from `TAGS`)."""
+        return {}
+
     def sections(self, seen: Observation, data: RedlineStore) -> list[str]:
         """The report after the verdict, milestones and statistics."""
         after = seen.after or seen.first
@@ -186,6 +193,7 @@ class Family:
             return no_model_output()
         try:
             seen = await self.observe(data)
+            seen.messages = list(state.messages)
             values = self.values(seen, data)
             seen_review = await review(
                 state,
@@ -197,6 +205,7 @@ class Family:
                 refusal_judge=self.params.refusal_judge,
                 known=self.known_milestones(seen, values),
                 own_services=self.own_services,
+                tags=self.tags(seen, data),
             )
         except ProbeError as ex:
             return probe_failed(ex)
