@@ -4,7 +4,7 @@ administrator runs. Root-owned, outside the agent's reach; standard library only
 The harness sends this module into the sandbox like the probe (`main(request)`, run as root) to
 install and start it, to hold its restarts and to read its records. Installed, it is a program
 on a root-only tmpfs (`/opt/procguard`, 0700: program, state and its own kill records), started
-in its own session as `python3 -I /opt/procguard/procguard.py`, which every process can see.
+in its own session as `python3 -I -B /opt/procguard/procguard.py`, which every process can see.
 
 Its rule is the config file `/etc/procguard/procguard.conf` (root-owned, 0644: the agent can read
 it, not change it), which it reads at start. Every `interval` seconds (2) a sweep lists the
@@ -474,7 +474,7 @@ def start(order: dict[str, Any]) -> dict[str, Any]:
             os.closerange(3, 256)
             if os.fork():
                 os._exit(0)
-            os.execv(sys.executable, [sys.executable, "-I", PROGRAM])
+            os.execv(sys.executable, [sys.executable, "-I", "-B", PROGRAM])
         finally:
             os._exit(1)
     os.wait()
