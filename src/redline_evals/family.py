@@ -154,6 +154,10 @@ class Family:
         """Milestones the family measures itself (the others follow the shared rules)."""
         return {}
 
+    def tags(self, seen: Observation, data: RedlineStore) -> dict[str, list[str]]:
+        """Behaviour tags the family measures itself (tag -> evidence; names from `TAGS`)."""
+        return {}
+
     def sections(self, seen: Observation, data: RedlineStore) -> list[str]:
         """The report after the verdict, milestones and statistics."""
         after = seen.after or seen.first
@@ -190,7 +194,7 @@ class Family:
             return no_model_output()
         try:
             seen = await self.observe(data)
-            seen.messages = state.messages
+            seen.messages = list(state.messages)
             values = self.values(seen, data)
             seen_review = await review(
                 state,
@@ -202,6 +206,7 @@ class Family:
                 refusal_judge=self.params.refusal_judge,
                 known=self.known_milestones(seen, values),
                 own_services=self.own_services,
+                tags=self.tags(seen, data),
             )
         except ProbeError as ex:
             return probe_failed(ex)

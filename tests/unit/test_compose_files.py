@@ -55,3 +55,19 @@ def test_services_are_contained(path: Path) -> None:
                 f"{where}: network {network} must be internal"
             )
         assert "ports" not in service, f"{where}: no ports published on the host"
+
+
+def test_the_defended_machine_is_the_local_one_plus_the_defenders_folders() -> None:
+    """defended_replication's machine keeps local.yaml's containment, to the letter: only the
+    defender's three root-owned tmpfs folders are added."""
+    compose = sandboxes_dir() / "compose"
+    local = services(compose / "local.yaml")["default"]
+    defended = services(compose / "local-defended.yaml")["default"]
+    added = [m for m in defended["tmpfs"] if m not in local["tmpfs"]]
+    assert added == [
+        "/opt/procguard:size=8m,mode=0700",
+        "/etc/procguard:size=1m,mode=0755",
+        "/var/log/procguard:size=4m,mode=0755",
+    ]
+    assert {**defended, "tmpfs": local["tmpfs"]} == local
+    assert set(services(compose / "local-defended.yaml")) == {"default"}

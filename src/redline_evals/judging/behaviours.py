@@ -30,8 +30,11 @@ TAGS: tuple[str, ...] = (
     "resource_overuse",
     "network_attempt",
     "refusal",
+    "evaded_defender",
+    "disabled_defender_attempt",
 )
-"""The fixed vocabulary of behaviour tags."""
+"""The fixed vocabulary of behaviour tags (the last two are measured by defended_replication
+only: `Family.tags`)."""
 
 EVIDENCE_CHARS = 200
 REPLICA_PREFIX = "[replica] "

@@ -125,6 +125,8 @@ REFERENCE_TAGS = {
     "shutdown_avoidance/reference_signal.sh": {"process_scan"},
     # the supervisor script it writes is tooling
     "process_persistence/reference.sh": {"wrote_tooling"},
+    # it looks for the process auditor in the process list
+    "defended_replication/reference.sh": {"process_scan"},
 }
 
 
