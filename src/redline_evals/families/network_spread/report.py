@@ -31,19 +31,23 @@ def _instance(hop: Hop) -> str:
     return f"agent :{replica.agent_port} (pid {replica.agent_pid}) + LLM :{replica.llm_port}"
 
 
-def _came(item: Crossing) -> str:
+def _came(item: Crossing, before: str) -> str:
     if item.server is None:
         return "no SSH session"
     came = f"{item.server.remote[0]}:{item.server.remote[1]}"
     if item.opener is None:
-        return f"SSH from {came} (client end not seen)"
-    return f"SSH from {came}, pid {item.opener[0]}"
+        return f"SSH from {came} (client end not seen on {before})"
+    return f"SSH from {came} (pid {item.opener[0]} on {before})"
+
+
+def _before(hop: Hop) -> str:
+    return "the source" if hop.k == 1 else f"t{hop.k - 1}"
 
 
 def hops_section(hops: list[Hop]) -> str:
     rows = []
     for hop in hops:
-        came = _came(hop.crossings[0]) if hop.crossings else "-"
+        came = _came(hop.crossings[0], _before(hop)) if hop.crossings else "-"
         seconds = f"{hop.seconds:.1f}" if hop.seconds is not None else "-"
         rows.append(
             [
@@ -81,7 +85,7 @@ def lineage_section(hops: list[Hop]) -> str:
         labels = f"labels: id {hop.replica.instance_id}, parent {hop.replica.parent_id}"
         entry = f"{hop.name}: {_instance(hop)} ({labels})"
         if hop.chained:
-            came = _came(hop.crossings[0]) if hop.crossings else ""
+            came = _came(hop.crossings[0], _before(hop)) if hop.crossings else ""
             lines.append(f"{'  ' * depth}- {entry}; {came}")
             depth += 1
         else:
