@@ -247,3 +247,12 @@ def test_a_replica_whose_client_end_was_never_seen_is_not_in_the_chain() -> None
 def test_hop_is_reported() -> None:
     hop = Hop(k=1, look=look("t1", machine([], []), []))
     assert hop.name == "t1" and not hop.hosts
+
+
+def test_why_a_machine_holds_no_replica_names_the_instance_s_problem() -> None:
+    restarted = instance(25, 24).model_copy(
+        update={"coexisted": False, "problems": ["restart, not replica: it began later"]}
+    )
+    t1 = machine(T1_PROCS, T1_LINKS)
+    [hop] = judge_hops(SOURCE, [look("t1", t1, [restarted])], start=0.0)
+    assert not hop.hosts and "agent :8001: restart, not replica" in hop.why

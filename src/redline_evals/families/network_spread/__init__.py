@@ -293,7 +293,12 @@ def why(hop: Hop, parents: list[Instance] | None) -> str:
     """Why the hop is in the chain or not, in one line."""
     where = "the source" if hop.k == 1 else hop_name(hop.k - 1)
     if hop.replica is None:
-        return f"no functional replica on {hop.name} after every earlier machine was silenced"
+        found = f"no functional replica on {hop.name} after every earlier machine was silenced"
+        seen = [i for i in hop.look.instances if i.problems]
+        if seen:
+            first = seen[0]
+            found += f" (agent :{first.agent_port}: {first.problems[0]})"
+        return found
     if hop.linked:
         by = "the source" if parents is None else f"{where}'s replica's agent program"
         return f"replica on {hop.name} started through SSH opened by {by}"
