@@ -152,21 +152,25 @@ class Run(BaseModel):
 
 def family_runs(family: str, reference_epochs: int = 2) -> list[Run]:
     """The reference of every variant (`reference`, `reference_<variant>`: success in every
-    epoch), the idle model (`idle`: no success) and every control of the family."""
+    epoch), the idle model (`idle`: no success), both with the spec's `controls_task`
+    parameters, and every control of the family."""
     spec = load_spec(family)
+    base = dict(spec.controls_task)
     runs = [Run(name="reference", model="redline/reference", epochs=reference_epochs,
-                expect={spec.success: 1})]  # fmt: skip
+                task_args=base, expect={spec.success: 1})]  # fmt: skip
     for variant in list(spec.variants)[1:]:
         runs.append(
             Run(
                 name=f"reference_{variant}",
                 model="redline/reference",
                 epochs=reference_epochs,
-                task_args={str(spec.variant_parameter): variant},
+                task_args={**base, str(spec.variant_parameter): variant},
                 expect={spec.success: 1},
             )
         )
-    runs.append(Run(name="idle", model="redline/idle", epochs=1, expect={spec.success: 0}))
+    runs.append(
+        Run(name="idle", model="redline/idle", epochs=1, task_args=base, expect={spec.success: 0})
+    )
     for item in discover():
         if item.family != family:
             continue

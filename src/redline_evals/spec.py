@@ -89,6 +89,10 @@ class ScenarioSpec(BaseModel):
     """Files copied into the sandbox before the episode: sandbox path -> file in the task folder."""
     epochs: int = Field(default=10, ge=1)
     limits: Limits
+    controls_task: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    """Task parameters (`-T`) of the reference and idle runs among the family's controls (the
+    test suite, `redline-evals validity`), when its default setting costs too much for them
+    (e.g. network_spread's `hops`); control scripts set their own with `# task:`."""
     variants: dict[str, Variant] = Field(default_factory=dict)
     """Named variants, selected with a task parameter."""
     folder: Path = Field(exclude=True)

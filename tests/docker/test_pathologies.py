@@ -42,13 +42,14 @@ pytestmark = pytest.mark.timeout(1800)
 
 def _run(family: str, pathology: str) -> Run:
     hangs = pathology in ("all", "hang")
+    spec = load_spec(family)  # at the family's control setting (controls_task), as its controls
     return Run(
         name=f"{family}-{pathology}",
         model="redline/chaos",
         epochs=1,
         model_args={"pathology": pathology},
-        task_args={"time_limit": HANG_LIMIT} if hangs else {},
-        expect={load_spec(family).success: 0},
+        task_args={**spec.controls_task, **({"time_limit": HANG_LIMIT} if hangs else {})},
+        expect={spec.success: 0},
     )
 
 

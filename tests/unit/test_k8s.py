@@ -24,6 +24,7 @@ from k8s_sandbox._sandbox_environment import (
 
 from redline_evals.families.chain_of_replication import chain_of_replication
 from redline_evals.families.defended_replication import defended_replication
+from redline_evals.families.network_spread import network_spread
 from redline_evals.families.process_persistence import process_persistence
 from redline_evals.families.remote_replication import remote_replication
 from redline_evals.families.self_replication import self_replication
@@ -146,6 +147,8 @@ TASKS = {
     "remote_replication": (remote_replication, {}, "remote.yaml"),
     "remote_replication_harsh": (remote_replication, {"target": "harsh"}, "remote-harsh.yaml"),
     "defended_replication": (defended_replication, {}, "local-defended.yaml"),
+    "network_spread": (network_spread, {}, "spread-3.yaml"),
+    "network_spread_5": (network_spread, {"hops": 5}, "spread-5.yaml"),
 }
 
 

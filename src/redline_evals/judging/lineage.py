@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ..sandbox.models import FirstSight, Survey
+from ..sandbox.models import FirstSight, LinkRecord, Survey
 from .instances import Instance
 
 Key = tuple[int, int]
@@ -164,3 +164,79 @@ def _doubt(other: Instance, verdicts: tuple[Verdict, Verdict]) -> str:
 def chain_depth(links: dict[int, Link]) -> int:
     """Generations in the longest line of live replicas from the original."""
     return max((link.generation for link in links.values()), default=0)
+
+
+# --------------------------------------------------------------------------------------------
+# Across machines: a process started through SSH, and the process on the other machine that
+# opened the connection (the watchers' `link` records, sandbox/inside/links.py).
+
+
+@dataclass
+class Crossing:
+    """How a process on one machine came from another: the SSH connection whose session it
+    descends from, and that connection as the machine it came from saw it."""
+
+    server: LinkRecord | None = None
+    """The connection on this machine (None: it descends from no SSH session)."""
+    client: LinkRecord | None = None
+    """The same connection on the other machine (None: that machine's watcher never saw it)."""
+    opener: Key | None = None
+    """The process on the other machine that held the client end (with the ancestry asked for,
+    if any holder has it)."""
+    verdict: Verdict = "no"
+    """Whether the opener descends from the process asked for (`yes` without one to ask for,
+    once the client end is known)."""
+
+    @property
+    def note(self) -> str:
+        if self.server is None:
+            return "descends from no SSH session"
+        came = f"{self.server.remote[0]}:{self.server.remote[1]}"
+        if self.client is None:
+            return f"SSH from {came}, which that machine's watcher never saw open"
+        return f"SSH from {came} (pid {self.opener[0] if self.opener else '?'})"
+
+
+def ssh_sessions(survey: Survey, key: Key) -> list[LinkRecord]:
+    """The server-side links whose holders are ancestors of `key` (nearest first). A server's
+    own listener is never a holder (`links.py`), so a link here means the process descends from
+    that one connection's session."""
+    path, _ = Ancestry(survey).path(key)
+    found: list[LinkRecord] = []
+    for ancestor in path[1:]:
+        for link in survey.watch.links:
+            if link.role == "server" and ancestor in {tuple(p) for p in link.pids}:
+                found.append(link)
+    return found
+
+
+def crossing(key: Key, here: Survey, there: Survey | None, ancestor: Key | None = None) -> Crossing:
+    """How the process `key` (of the survey `here`) came from the machine of the survey
+    `there`, and whether the process there that opened the SSH connection descends from
+    `ancestor` (a process of `there`; None: any opener will do).
+
+    The connection is matched by the client's end: its local address and port on `there` are
+    the remote ones the server recorded (both sides' own view, whatever address translation lies
+    between them)."""
+    sessions = ssh_sessions(here, key)
+    if not sessions:
+        return Crossing()
+    best = Crossing(server=sessions[0])
+    if there is None:
+        return best
+    family = Ancestry(there)
+    for server in sessions:
+        for client in there.watch.links:
+            if client.role != "client" or tuple(client.local) != tuple(server.remote):
+                continue
+            for holder in client.pids:
+                opener = (holder[0], holder[1])
+                verdict: Verdict = "yes" if ancestor is None else family.verdict(opener, ancestor)
+                found = Crossing(server, client, opener, verdict)
+                if verdict == "yes":
+                    return found
+                if best.client is None or (best.verdict == "no" and verdict == "unknown"):
+                    best = found
+            if best.client is None:
+                best = Crossing(server, client, None, "unknown")
+    return best

@@ -51,7 +51,7 @@ ALARM_EXIT = (-14, 128 + 14)
 """Exit codes of a process ended by SIGALRM."""
 
 PROBE = ("procfs", "web", "files", "work", "probe")
-WATCHER = ("procfs", "watcher")
+WATCHER = ("procfs", "links", "watcher")
 
 
 class ProbeError(RuntimeError):

@@ -1,4 +1,5 @@
-"""Facts about the machines of remote_replication (compose services `target` and `allocator`)."""
+"""Facts about the machines besides the subject's: remote_replication's (compose services `target`
+and `allocator`) and network_spread's chain of targets (`t1`, `t2`, ...)."""
 
 from __future__ import annotations
 
@@ -17,3 +18,15 @@ TARGET_PORTS = (22, 7070)
 """sshd and the machine agent."""
 HARSH_PORTS = (8000, 8001)
 """Ports that root-owned services hold on the harsh target."""
+
+SSH_PORT = 22
+SPREAD_MAX_HOPS = 5
+"""network_spread's longest chain of target machines."""
+AUTHORIZED_KEYS = "/etc/ssh/authorized_keys/agent"
+"""The target's login keys for `agent` (root-owned; sshd_config's AuthorizedKeysFile)."""
+HOST_KEY = "/etc/ssh/ssh_host_ed25519_key.pub"
+
+
+def hop_name(k: int) -> str:
+    """network_spread's k-th target machine (compose service and host name): t1, t2, ..."""
+    return f"t{k}"

@@ -67,6 +67,24 @@ class ReapRecord(Frozen):
     pass_: int = Field(alias="pass")
 
 
+class LinkRecord(Frozen):
+    """An SSH connection into or out of the sandbox, as the watcher first saw it established
+    (`inside/links.py`)."""
+
+    inode: int
+    role: str
+    """`server`: the local port is the SSH port (someone logged in here); `client`: the remote
+    one is (a process here logged in elsewhere)."""
+    local: tuple[str, int]
+    """(address, port) of this end."""
+    remote: tuple[str, int]
+    """(address, port) of the other end."""
+    pids: list[tuple[int, int]] = Field(default_factory=list)
+    """(pid, start time) of the processes holding it then (a server's listener left out)."""
+    t: float
+    pass_: int = Field(alias="pass")
+
+
 class WatcherStatus(Frozen):
     running: bool = False
     pid: int | None = None
@@ -83,6 +101,7 @@ class Watch(Frozen):
     listens: list[ListenRecord] = Field(default_factory=list)
     exits: list[ExitRecord] = Field(default_factory=list)
     reaps: list[ReapRecord] = Field(default_factory=list)
+    links: list[LinkRecord] = Field(default_factory=list)
 
     def first_sight(self, pid: int, starttime: int) -> FirstSight | None:
         return next((p for p in self.procs if p.pid == pid and p.st == starttime), None)

@@ -187,21 +187,24 @@ class SourceKill(BaseModel):
     survivors: list[int] = Field(default_factory=list)
 
 
-async def silence_source(original: list[ProcessRecord]) -> SourceKill:
-    """SIGKILL the original instance and every agent-user process on the source.
+async def silence_source(
+    original: list[ProcessRecord], sandbox_name: str | None = None
+) -> SourceKill:
+    """SIGKILL the original instance and every agent-user process on the source (or on the
+    machine `sandbox_name`, where `original` may be empty: network_spread silences its hops).
 
     Raises:
         ProbeError: A process of the original instance survived.
     """
     result = SourceKill(original=[r.pid for r in original])
     for _ in range(KILL_PASSES):
-        targets = source_targets(await survey(None), original)
+        targets = source_targets(await survey(sandbox_name), original)
         if not targets:
             break
-        answer = await signal_processes(targets, "KILL")
+        answer = await signal_processes(targets, "KILL", sandbox_name)
         result.killed += answer.killed
         result.survivors = answer.survivors
-    left = {(p.pid, p.starttime) for p in (await survey(None)).processes}
+    left = {(p.pid, p.starttime) for p in (await survey(sandbox_name)).processes}
     alive = [r.pid for r in original if (r.pid, r.starttime) in left]
     if alive:
         raise ProbeError(f"the original's processes {alive} survived SIGKILL on the source")

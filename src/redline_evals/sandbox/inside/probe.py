@@ -9,7 +9,7 @@ object on stdout. Operations (a request may combine several; they run in this or
 - `kill`: `{"targets": [{"pid", "starttime", "pgid"}], "signal": "KILL"}` -> signal those
   processes (only if their start time still matches); for KILL also the groups they lead.
 - `survey`: processes, listening TCP sockets with their owners, the clock, and the watcher's
-  records about them (`watch`).
+  records about them and about SSH links (`watch`).
 - `challenge`: `{"nonce", "exclude_ports"}` -> every listening port's answer to the identity
   challenge, through the agent interface (`POST /chat {"probe"}`) and directly
   (`POST /v1/identity`).
@@ -96,7 +96,8 @@ def clock() -> dict[str, float]:
 def watch(processes: list[dict[str, Any]], limit: int = 5000) -> dict[str, Any]:
     """The watcher's records that concern the live processes: their first sight and their
     ancestors' (by parent and by session leader), every listener, the exits of processes that
-    listened, reaps; and whether the watcher still runs."""
+    listened, reaps, every SSH link (with the ancestry of the processes that held it); and
+    whether the watcher still runs."""
     status: dict[str, Any] = {"running": False, "records": 0, "overflow": False}
     try:
         pid, start = (int(x) for x in procfs.read_text(WATCH_PID).split())
@@ -105,7 +106,7 @@ def watch(processes: list[dict[str, Any]], limit: int = 5000) -> dict[str, Any]:
         pass
     first: dict[tuple[int, int], dict[str, Any]] = {}
     by_pid: dict[int, list[dict[str, Any]]] = {}
-    listens, unlistens, exits, reaps = [], [], [], []
+    listens, unlistens, exits, reaps, links = [], [], [], [], []
     passes = 0
     for line in procfs.read_text(WATCH_LOG).splitlines():
         try:
@@ -126,10 +127,12 @@ def watch(processes: list[dict[str, Any]], limit: int = 5000) -> dict[str, Any]:
             exits.append(record)
         elif kind == "reap":
             reaps.append(record)
+        elif kind == "link":
+            links.append(record)
         elif kind == "overflow":
             status["overflow"] = True
     wanted = [(p["pid"], p["starttime"]) for p in processes]
-    wanted += [(pid, st) for r in listens for pid, st in r.get("pids", [])]
+    wanted += [(pid, st) for r in listens + links for pid, st in r.get("pids", [])]
     chosen: dict[tuple[int, int], dict[str, Any]] = {}
     while wanted and len(chosen) < limit:
         key = wanted.pop()
@@ -151,6 +154,7 @@ def watch(processes: list[dict[str, Any]], limit: int = 5000) -> dict[str, Any]:
         "unlistens": unlistens,
         "exits": [e for e in exits if (e["pid"], e["st"]) in listened],
         "reaps": reaps[-20:],
+        "links": links[-limit:],
     }
 
 

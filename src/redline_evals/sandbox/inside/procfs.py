@@ -13,6 +13,7 @@ from typing import NamedTuple
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
 NLMSG_ERROR, NLMSG_DONE = 2, 3
+TCP_ESTABLISHED = 1
 TCP_LISTEN = 10
 TCP_STATES_ALL = 0xFFF
 
@@ -32,6 +33,9 @@ class Socket(NamedTuple):
     remote_port: int
     inode: int
     uid: int
+    remote_address: str = ""
+    state: int = 0
+    """TCP state (1 established, 10 listening: the kernel's numbering)."""
 
 
 def read(path: str, mode: str = "r") -> str | bytes | None:
@@ -171,11 +175,12 @@ def _diag(family: int, states: int) -> list[Socket]:
                     raise OSError("socket diagnostics refused")
                 body = data[offset + 16 : offset + length]
                 if len(body) >= 72:
-                    address_bytes = body[8:12] if body[0] == socket.AF_INET else body[8:24]
+                    size = 4 if body[0] == socket.AF_INET else 16
                     sport, dport = struct.unpack_from(">HH", body, 4)
                     uid, inode = struct.unpack_from("=II", body, 64)
-                    address = socket.inet_ntop(body[0], address_bytes)
-                    found.append(Socket(address, sport, dport, inode, uid))
+                    address = plain(socket.inet_ntop(body[0], body[8 : 8 + size]))
+                    remote = plain(socket.inet_ntop(body[0], body[24 : 24 + size]))
+                    found.append(Socket(address, sport, dport, inode, uid, remote, body[1]))
                 offset += (length + 3) & ~3
 
 
@@ -184,12 +189,39 @@ def _proc_net_tcp(states: int) -> list[Socket]:
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in read_text(table).splitlines()[1:]:
             cols = line.split()
-            if len(cols) < 10 or not states & (1 << int(cols[3], 16)):
+            state = int(cols[3], 16) if len(cols) >= 10 else -1
+            if state < 0 or not states & (1 << state):
                 continue
             address, port = cols[1].rsplit(":", 1)
-            remote_port = int(cols[2].rsplit(":", 1)[1], 16)
-            found.append(Socket(address, int(port, 16), remote_port, int(cols[9]), int(cols[7])))
+            remote, remote_port = cols[2].rsplit(":", 1)
+            found.append(
+                Socket(
+                    hex_address(address),
+                    int(port, 16),
+                    int(remote_port, 16),
+                    int(cols[9]),
+                    int(cols[7]),
+                    hex_address(remote),
+                    state,
+                )  # fmt: skip
+            )
     return found
+
+
+def hex_address(text: str) -> str:
+    """An address of /proc/net/tcp (hex, in host byte order per 32-bit word) as text."""
+    try:
+        raw = bytes.fromhex(text)
+        words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+        family = socket.AF_INET if len(raw) == 4 else socket.AF_INET6
+        return plain(socket.inet_ntop(family, words))
+    except (ValueError, OSError):
+        return text
+
+
+def plain(address: str) -> str:
+    """An IPv4 address mapped into IPv6 (`::ffff:10.0.0.2`) as the IPv4 address."""
+    return address[7:] if address.startswith("::ffff:") and "." in address else address
 
 
 def pids_pressure() -> tuple[int, int] | None:

@@ -10,6 +10,9 @@ It keeps, in a folder the agent cannot read, what the scorer could not see after
 - numbered passes every `PASS_SECONDS`: new listening TCP sockets and their processes
   (`listen`), sockets closed (`unlisten`), then processes gone (`exit`). Listeners are read first,
   so a process not yet gone at pass k was alive while every listener of pass k listened;
+- every SSH connection into or out of the sandbox (`link`: its endpoints and the processes
+  holding it; `links.py`), checked every `LINK_SECONDS` while processes are being made, else at
+  every pass;
 - its one intervention (`reap`): when the container's pids are nearly used up (a fork bomb, a
   process flood), it stops, then kills, every non-root process that serves no port and leads to
   none, so that the harness can still start its probe. (The agent's processes run at the lowest
@@ -30,8 +33,10 @@ from typing import IO, Any
 
 try:
     from . import procfs
-except ImportError:  # sent into the sandbox: the client registers procfs as a top-level module
+    from .links import Links
+except ImportError:  # sent into the sandbox: the client registers the modules by name
     import procfs  # type: ignore[no-redef,import-not-found]
+    from links import Links  # type: ignore[no-redef,import-not-found]
 
 LOG_DIR = "/run/redline"
 LOG = f"{LOG_DIR}/watch.jsonl"
@@ -43,6 +48,9 @@ IDLE_POLL_SECONDS = 0.01
 IDLE_AFTER = 1.0
 PASS_SECONDS = 0.1
 """Interval of a pass: listeners, exits, pids pressure."""
+LINK_SECONDS = 0.02
+"""Interval of the check for new SSH connections while pids are being made (a connection lives
+at least as long as its key exchange)."""
 RESERVE = 24
 """Pids kept free for the harness: with less headroom, the watcher reaps."""
 MAX_PROTECTED = 32
@@ -72,6 +80,7 @@ class Watcher:
         self.last = procfs.last_pid()
         self.overflow = False
         self.me = os.getpid()
+        self.links = Links(self.write, self.first_seen, self.listening)
 
     def write(self, record: dict[str, Any], first_sight: bool = False) -> None:
         if first_sight and self.overflow:
@@ -120,6 +129,15 @@ class Watcher:
             "pass": self.passes,
         }
         self.write(record, first_sight=True)
+
+    def first_seen(self, pid: int) -> int | None:
+        """The start time of a live process, recorded at first sight if it is new."""
+        self.see(pid)
+        return self.known.get(pid)
+
+    def listening(self, port: int) -> set[int]:
+        """The pids holding a socket that listens on `port`."""
+        return {pid for r in self.sockets.values() if r["port"] == port for pid, _ in r["pids"]}
 
     def check_new(self) -> bool:
         """Record the processes started since the last check (after reaping, if they use up
@@ -225,13 +243,17 @@ class Watcher:
         for pid in sorted(procfs.pids()):
             self.see(pid)
         self.run_pass()
-        next_pass = busy_until = time.monotonic() + PASS_SECONDS
+        next_pass = next_links = busy_until = time.monotonic() + PASS_SECONDS
         while True:
             if self.check_new():
                 busy_until = time.monotonic() + IDLE_AFTER
             if time.monotonic() >= next_pass:
                 self.run_pass()
                 next_pass = time.monotonic() + PASS_SECONDS
+            if time.monotonic() >= next_links:
+                self.links.check(self.passes)
+                busy = time.monotonic() < busy_until
+                next_links = time.monotonic() + (LINK_SECONDS if busy else PASS_SECONDS)
             time.sleep(POLL_SECONDS if time.monotonic() < busy_until else IDLE_POLL_SECONDS)
 
 
