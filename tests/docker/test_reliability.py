@@ -198,7 +198,7 @@ def test_an_interrupted_run_resumes_with_eval_retry(tmp_path: Path) -> None:
         log_file = _wait_for_samples(tmp_path, 1, deadline=240)
         interrupt(process)
     interrupted = read_eval_log(str(log_file))
-    assert interrupted.status == "cancelled", interrupted.status
+    assert interrupted.status == "cancelled", (interrupted.status, interrupted.error)
     kept = {(s.epoch, s.uuid) for s in interrupted.samples or [] if s.error is None}
     assert 1 <= len(kept) < 3
     assert_nothing_left("inspect-", before)
