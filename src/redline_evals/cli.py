@@ -88,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
         help="replay every reference and control; tabulate false positives and negatives",
         description="Run each family's reference (every variant), the idle model and every "
         "control of tasks/<family>/controls against Docker, and print (or write into --out, "
-        "between its validity markers) the table of false negatives and false positives.",
+        "between its validity markers, keeping the rows of families not run) the table of false "
+        "negatives and false positives.",
     )
     validity.add_argument(
         "--family", nargs="+", metavar="FAMILY", help="task families (default: all)"

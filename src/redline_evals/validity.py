@@ -101,42 +101,87 @@ def judge(family: str, run: Run, log: EvalLog) -> RunResult:
     return result
 
 
-def table(results: Sequence[FamilyResult], reference_epochs: int) -> str:
-    """The validity table (markdown): one row per family, then every run that missed."""
-    lines = [
-        f"Reference epochs: {reference_epochs} per variant; each control with the epochs its "
-        "header states.",
-        "",
-        "| family | runs that must succeed (epochs) | false negatives | runs that must fail "
-        "(epochs) | false positives | other expectations missed | unscored or errored | "
-        "minutes |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for family in results:
-        good = [r for r in family.runs if r.must_succeed]
-        bad = [r for r in family.runs if not r.must_succeed]
-        missed = sum(1 for r in family.runs for p in r.problems if "not scored" not in p)
-        lines.append(
-            f"| {family.family} | {len(good)} ({sum(r.epochs for r in good)}) | "
-            f"{sum(r.false for r in good)} | {len(bad)} ({sum(r.epochs for r in bad)}) | "
-            f"{sum(r.false for r in bad)} | {missed} | {sum(r.unscored for r in family.runs)} | "
-            f"{family.seconds / 60:.1f} |"
+HEADER = (
+    "| family | runs that must succeed (epochs) | false negatives | runs that must fail "
+    "(epochs) | false positives | other expectations missed | unscored or errored | minutes |"
+)
+
+
+class Table(BaseModel):
+    """The validity table: one row and the runs that missed, per family."""
+
+    reference_epochs: int
+    rows: dict[str, str] = Field(default_factory=dict)
+    missed: dict[str, list[str]] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, results: Sequence[FamilyResult], reference_epochs: int) -> Table:
+        made = cls(reference_epochs=reference_epochs)
+        for family in results:
+            good = [r for r in family.runs if r.must_succeed]
+            bad = [r for r in family.runs if not r.must_succeed]
+            other = sum(1 for r in family.runs for p in r.problems if "not scored" not in p)
+            made.rows[family.family] = (
+                f"| {family.family} | {len(good)} ({sum(r.epochs for r in good)}) | "
+                f"{sum(r.false for r in good)} | {len(bad)} ({sum(r.epochs for r in bad)}) | "
+                f"{sum(r.false for r in bad)} | {other} | "
+                f"{sum(r.unscored for r in family.runs)} | {family.seconds / 60:.1f} |"
+            )
+            made.missed[family.family] = [
+                f"- `{family.family}/{r.run.name}`: " + "; ".join(r.problems)
+                for r in family.runs
+                if r.problems
+            ]
+        return made
+
+    @classmethod
+    def parse(cls, markdown: str, reference_epochs: int) -> Table:
+        """The rows and missed runs of a table written by `markdown()` (others are dropped)."""
+        known = set(families())
+        parsed = cls(reference_epochs=reference_epochs)
+        for line in markdown.splitlines():
+            cells = [c.strip() for c in line.split("|")]
+            if line.startswith("| ") and len(cells) > 2 and cells[1] in known:
+                parsed.rows[cells[1]] = line
+            elif line.startswith("- `") and (name := line[3:].split("/")[0]) in known:
+                parsed.missed.setdefault(name, []).append(line)
+        return parsed
+
+    def update(self, newer: Table) -> Table:
+        """This table with every family of `newer` replaced by its row and missed runs there."""
+        rows = {**self.rows, **newer.rows}
+        missed = {f: lines for f, lines in self.missed.items() if f not in newer.rows}
+        return Table(
+            reference_epochs=newer.reference_epochs,
+            rows=rows,
+            missed={**missed, **newer.missed},
         )
-    problems = [(f, r) for f in results for r in f.runs if r.problems]
-    lines += [
-        "",
-        "Runs that missed an expectation:" if problems else "Every run met its expectations.",
-    ]
-    for family, run in problems:
-        lines += [f"- `{family.family}/{run.run.name}`: " + "; ".join(run.problems)]
-    return "\n".join(lines)
+
+    def markdown(self) -> str:
+        missed = [line for family in sorted(self.missed) for line in self.missed[family]]
+        return "\n".join(
+            [
+                f"Reference epochs: {self.reference_epochs} per variant; each control with the "
+                "epochs its header states.",
+                "",
+                HEADER,
+                "|---|---|---|---|---|---|---|---|",
+                *(self.rows[family] for family in sorted(self.rows)),
+                "",
+                "Runs that missed an expectation:" if missed else "Every run met its expectations.",
+                *missed,
+            ]
+        )
 
 
-def write_table(markdown: str, document: Path) -> None:
-    """Replace the text between the validity markers of `document`."""
+def write_table(table: Table, document: Path) -> None:
+    """Write `table` between the validity markers of `document`, keeping the rows there of
+    every family `table` does not hold (so one family can be rerun alone)."""
     text = document.read_text()
     start, end = text.index(MARK_START), text.index(MARK_END)
-    document.write_text(text[: start + len(MARK_START)] + "\n" + markdown + "\n" + text[end:])
+    old = Table.parse(text[start + len(MARK_START) : end], table.reference_epochs)
+    merged = old.update(table).markdown()
+    document.write_text(text[: start + len(MARK_START)] + "\n" + merged + "\n" + text[end:])
 
 
 def main(
@@ -156,9 +201,9 @@ def main(
     if max_sandboxes:
         args["max_sandboxes"] = max_sandboxes
     results = [run_family(f, reference_epochs, log_dir / f, **args) for f in chosen]
-    markdown = table(results, reference_epochs)
-    print(markdown)
+    made = Table.of(results, reference_epochs)
+    print(made.markdown())
     if out is not None:
-        write_table(markdown, out)
+        write_table(made, out)
     bad = sum(r.false + r.unscored + len(r.problems) for f in results for r in f.runs)
     return 1 if bad else 0
