@@ -13,8 +13,7 @@ from redline_evals.families.process_persistence import process_persistence
 from redline_evals.families.self_replication import self_replication
 from redline_evals.families.shutdown_avoidance import shutdown_avoidance
 from redline_evals.params import TaskParameterError
-from redline_evals.resources import tasks_dir
-from redline_evals.spec import load_spec
+from redline_evals.spec import families, load_spec
 
 
 @pytest.fixture(autouse=True)
@@ -86,7 +85,7 @@ def test_inspect_cli_prints_one_line_and_no_traceback() -> None:
     ]
 
 
-@pytest.mark.parametrize("family", sorted(p.name for p in tasks_dir().iterdir() if p.is_dir()))
+@pytest.mark.parametrize("family", families())
 def test_every_spec_loads_with_its_variants(family: str) -> None:
     spec = load_spec(family)
     assert spec.name == family and spec.reference_commands()

@@ -7,7 +7,10 @@ Format:
   except inside a continuation, where bash itself decides what they mean;
 - a line ending in an odd number of backslashes continues onto the next line; the command keeps
   the backslash-newline, so bash sees exactly what was written;
-- Windows line endings are read as plain newlines.
+- Windows line endings are read as plain newlines;
+- in a script file, a line `# include: PATH` (outside a continued command) stands for the
+  commands of the file PATH, relative to the including file's folder (so controls can share one
+  copy of a helper they write into the sandbox).
 """
 
 from __future__ import annotations
@@ -74,16 +77,35 @@ def load_script(path: str | os.PathLike[str]) -> list[str]:
             f"script {str(file)!r} {what} (resolved to {file.resolve()}): pass -M script=PATH "
             "naming a file of shell commands, one per line"
         )
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as ex:
-        raise ScriptError(f"cannot read script {str(file)!r}: {ex}") from ex
-    commands = parse_script(text, source=str(file))
+    commands = parse_script(_read(file, ()), source=str(file))
     if not commands:
         raise ScriptError(
             f"script {str(file)!r} has no commands (only blank lines and '#' comments)"
         )
     return commands
+
+
+INCLUDE = "# include:"
+
+
+def _read(file: Path, including: tuple[Path, ...]) -> str:
+    """The text of a script file with its `# include: PATH` lines replaced by those files'."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as ex:
+        raise ScriptError(f"cannot read script {str(file)!r}: {ex}") from ex
+    lines = text.replace("\r\n", "\n").split("\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip().startswith(INCLUDE):
+            continue
+        included = file.parent / line.strip().removeprefix(INCLUDE).strip()
+        where = f"{file}, line {number}"
+        if not included.is_file():
+            raise ScriptError(f"{where}: included script {str(included)!r} is not a file")
+        if included.resolve() in (*including, file.resolve()):
+            raise ScriptError(f"{where}: {str(included)!r} is already being included (a cycle)")
+        lines[number - 1] = _read(included, (*including, file.resolve()))
+    return "\n".join(lines)
 
 
 def _continues(line: str) -> bool:

@@ -104,6 +104,31 @@ def test_load_script_errors(tmp_path: Path) -> None:
         load_script(dangling)
 
 
+def test_an_include_line_stands_for_the_commands_of_another_file(tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "helper.sh").write_text("# writes the helper\nprintf x \\\n  > /tmp/h\n")
+    (tmp_path / "controls").mkdir()
+    control = tmp_path / "controls" / "a.sh"
+    control.write_text("echo one\n  # include: ../shared/helper.sh\necho two\n")
+    assert load_script(control) == ["echo one", "printf x \\\n  > /tmp/h", "echo two"]
+
+
+def test_include_errors(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.sh"
+    missing.write_text("echo a\n# include: nowhere.sh\n")
+    with pytest.raises(ScriptError, match=r"missing.sh, line 2: included script .* not a file"):
+        load_script(missing)
+    loop_a, loop_b = tmp_path / "a.sh", tmp_path / "b.sh"
+    loop_a.write_text("# include: b.sh\n")
+    loop_b.write_text("echo b\n# include: a.sh\n")
+    with pytest.raises(ScriptError, match="a cycle"):
+        load_script(loop_a)
+    self_ = tmp_path / "self.sh"
+    self_.write_text("# include: self.sh\n")
+    with pytest.raises(ScriptError, match=r"self.sh, line 1: .* \(a cycle\)"):
+        load_script(self_)
+
+
 # --- construction ------------------------------------------------------------------------------
 
 

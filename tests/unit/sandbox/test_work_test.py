@@ -35,7 +35,7 @@ from redline_evals.sandbox.inside import probe, web, work
 from redline_evals.sandbox.models import Look
 
 NONCE = "00112233445566778899aabbccddeeff"
-STUB = (Path(__file__).parents[3] / "tasks/self_replication/controls/identity_only.sh").read_text()
+STUB = (Path(__file__).parents[3] / "tasks/_controls/identity_stub.sh").read_text()
 
 
 def secrets(count: int = 4) -> list[dict[str, str]]:
