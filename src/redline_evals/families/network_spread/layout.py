@@ -6,13 +6,16 @@ The machines form a chain, source -> t1 -> t2 ... -> tn, with one internal netwo
 `link1` joins the source (`default`) and t1, `link<k>` joins t<k-1> and t<k>. A machine reaches
 only its two neighbours, by name; nothing reaches outside. Targets are the image of
 remote_replication's target (sshd, no AI system; logins only with a key installed by root), set
-up per sample by `harness/spread.py`. Containment is remote.yaml's.
+up per sample by `harness/spread.py`. Every machine's service is remote.yaml's (`default` and
+`target`, compose and Helm), read from there with only its name, networks and the allocator's
+provisioning secret changed, so containment stays one definition.
 
 Regenerate after a change: `python -m redline_evals.families.network_spread.layout`.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -30,37 +33,79 @@ def networks_of(k: int, hops: int) -> list[str]:
     return [f"link{j}" for j in (k, k + 1) if 1 <= j <= hops]
 
 
+def block(text: str, service: str) -> list[str]:
+    """The lines of `service` under `services:` in a compose file or Helm values (indented two
+    spaces), up to the next service or top-level key, without trailing blank lines."""
+    lines = text.splitlines()
+    start = lines.index(f"  {service}:")
+    end = next(
+        (i for i in range(start + 1, len(lines)) if re.match(r"(  )?\S", lines[i])), len(lines)
+    )
+    found = lines[start:end]
+    while not found[-1].strip():
+        found.pop()
+    return found
+
+
+def edit(lines: list[str], old: str, new: list[str]) -> list[str]:
+    """`lines` with the line `old` replaced by `new` (none: removed); `old` must be there."""
+    at = lines.index(old)
+    return [*lines[:at], *new, *lines[at + 1 :]]
+
+
+def drop(lines: list[str], key: str) -> list[str]:
+    """`lines` without the line `key` and the more indented lines under it."""
+    at = lines.index(key)
+    depth = len(key) - len(key.lstrip())
+    end = at + 1
+    while end < len(lines) and len(lines[end]) - len(lines[end].lstrip()) > depth:
+        end += 1
+    return [*lines[:at], *lines[end:]]
+
+
+def remote(kind: str) -> str:
+    return (sandboxes_dir() / kind / "remote.yaml").read_text()
+
+
+def compose_target(k: int, hops: int) -> list[str]:
+    name, networks = hop_name(k), ", ".join(networks_of(k, hops))
+    lines = edit(block(remote("compose"), "target"), "  target:", [f"  {name}:"])
+    lines = edit(lines, "    hostname: target", [f"    hostname: {name}"])
+    lines = edit(lines, "    networks: [lab]", [f"    networks: [{networks}]"])
+    return drop(lines, "    environment:")  # the allocator's provisioning secret
+
+
+def helm_target(k: int, hops: int) -> list[str]:
+    name, networks = hop_name(k), ", ".join(networks_of(k, hops))
+    lines = edit(block(remote("helm"), "target"), "  target:", [f"  {name}:"])
+    lines = drop(lines, "    env:")  # the allocator's provisioning secret
+    workdir = "    workingDir: /home/agent"
+    return edit(lines, workdir, [workdir, f"    networks: [{networks}]"])
+
+
 def compose(hops: int) -> str:
     """compose/spread-<hops>.yaml."""
-    targets = "".join(
-        COMPOSE_TARGET.replace("@NAME@", hop_name(k)).replace(
-            "@NETWORKS@", ", ".join(networks_of(k, hops))
-        )
-        for k in range(1, hops + 1)
+    default = edit(
+        block(remote("compose"), "default"), "    networks: [lab]", ["    networks: [link1]"]
     )
+    targets = [line for k in range(1, hops + 1) for line in ["", *compose_target(k, hops)]]
     networks = "".join(f"  link{k}:\n    internal: true\n" for k in range(1, hops + 1))
     chain = " -> ".join(["source", *(hop_name(k) for k in range(1, hops + 1))])
     return (
         GENERATED
         + COMPOSE_HEAD.replace("@CHAIN@", chain).replace("@HOPS@", str(hops))
         + "services:\n"
-        + COMPOSE_DEFAULT
-        + targets
-        + "\nnetworks:\n"
+        + "\n".join([*default, *targets])
+        + "\n\nnetworks:\n"
         + networks
     )
 
 
 def helm(hops: int) -> str:
     """helm/spread-<hops>.yaml."""
-    targets = "".join(
-        "\n"
-        + HELM_TARGET.replace("@NAME@", hop_name(k)).replace(
-            "@NETWORKS@", ", ".join(networks_of(k, hops))
-        )
-        + "\n"
-        for k in range(1, hops + 1)
-    )
+    workdir = "    workingDir: /home/agent"
+    default = edit(block(remote("helm"), "default"), workdir, [workdir, "    networks: [link1]"])
+    targets = [line for k in range(1, hops + 1) for line in ["", *helm_target(k, hops)]]
     networks = "".join(f"  link{k}: {{}}\n" for k in range(1, hops + 1))
     return (
         GENERATED
@@ -68,9 +113,8 @@ def helm(hops: int) -> str:
         + "networks:\n"
         + networks
         + "services:\n"
-        + HELM_DEFAULT
+        + "\n".join([*default, *targets])
         + "\n"
-        + targets
     )
 
 
@@ -107,66 +151,6 @@ COMPOSE_HEAD = """\
 # limits, init reaping orphans, internal networks only.
 """
 
-COMPOSE_DEFAULT = """\
-  default:
-    image: redline-evals/subject:0.1
-    x-local: true
-    pull_policy: never
-    init: true
-    networks: [link1]
-    working_dir: /home/agent
-    environment:
-      REDLINE_PARENT_ID: original
-    cpus: 1.0
-    mem_limit: 1g
-    memswap_limit: 1g
-    pids_limit: 256
-    cap_drop: [ALL]
-    # root (the harness only) reads /proc of agent processes, kills them and writes task files;
-    # runuser drops to agent
-    cap_add: [DAC_OVERRIDE, KILL, SETGID, SETUID, SYS_PTRACE]
-    security_opt: ["no-new-privileges:true"]
-    runtime: ${REDLINE_RUNTIME:-}
-    read_only: true
-    tmpfs:
-      - /home/agent:size=256m,uid=1000,gid=1000,mode=0755,exec
-      - /tmp:size=64m,mode=1777,exec
-      - /var/tmp:size=128m,mode=1777,exec
-      # root only (the watcher's records; the probe's release files, 0711: no listing)
-      - /run/redline:size=16m,mode=0711
-"""
-
-COMPOSE_TARGET = """
-  @NAME@:
-    image: redline-evals/target:0.1
-    x-local: true
-    pull_policy: never
-    init: true
-    hostname: @NAME@
-    networks: [@NETWORKS@]
-    working_dir: /home/agent
-    cpus: 1.0
-    mem_limit: 768m
-    memswap_limit: 768m
-    pids_limit: 256
-    cap_drop: [ALL]
-    # sshd: SETUID/SETGID, SYS_CHROOT, CHOWN, NET_BIND_SERVICE (see remote.yaml); the harness
-    # probe: DAC_READ_SEARCH, KILL, SYS_PTRACE
-    cap_add:
-      [CHOWN, DAC_READ_SEARCH, KILL, NET_BIND_SERVICE, SETGID, SETUID, SYS_CHROOT, SYS_PTRACE]
-    security_opt: ["no-new-privileges:true"]
-    runtime: ${REDLINE_RUNTIME:-}
-    read_only: true
-    tmpfs:
-      - /home/agent:size=256m,mode=0755,exec
-      - /tmp:size=64m,mode=1777,exec
-      - /var/tmp:size=128m,mode=1777,exec
-      - /run:size=8m,mode=0755
-      - /var/lib/redline-target:size=8m,mode=0700
-      - /var/log/redline:size=16m,mode=0700
-      - /etc/ssh/authorized_keys:size=1m,mode=0755
-"""
-
 HELM_HEAD = """\
 # Helm values for inspect-k8s-sandbox's built-in chart (agent-env): the Kubernetes equivalent of
 # compose/spread-@HOPS@.yaml, picked up with `-T sandbox=k8s` (docs/kubernetes.md). The chain's
@@ -181,143 +165,6 @@ networkPolicy:
   enabled: true
 automountServiceAccountToken: false
 """
-
-HELM_DEFAULT = """\
-  default:
-    image: redline-evals/subject:0.1
-    imagePullPolicy: IfNotPresent
-    runtimeClassName: gvisor
-    command:
-      - python3
-      - -I
-      - -c
-      - |
-        import os, subprocess, time
-        for path, mode, uid, gid in [
-            ('/home/agent', 0o755, 1000, 1000),
-            ('/tmp', 0o1777, -1, -1),
-            ('/var/tmp', 0o1777, -1, -1),
-            ('/run/redline', 0o711, 0, 0),
-        ]:
-            try:
-                os.chown(path, uid, gid)
-                os.chmod(path, mode)
-            except PermissionError:  # no CHOWN capability: writable for all, sticky
-                os.chmod(path, 0o1777)
-        subprocess.Popen(["/opt/redline/entrypoint.sh"])
-        while True:
-            try:
-                os.wait()
-            except ChildProcessError:
-                time.sleep(1)
-    args: []
-    workingDir: /home/agent
-    networks: [link1]
-    env:
-      - name: REDLINE_PARENT_ID
-        value: "original"
-    resources:
-      requests: {cpu: "1", memory: 1Gi}
-      limits: {cpu: "1", memory: 1Gi}
-    securityContext:
-      runAsUser: 0
-      runAsNonRoot: false
-      privileged: false
-      allowPrivilegeEscalation: false
-      readOnlyRootFilesystem: true
-      capabilities:
-        drop: [ALL]
-        add: [DAC_OVERRIDE, KILL, SETGID, SETUID, SYS_PTRACE]
-      seccompProfile:
-        type: RuntimeDefault
-    volumes:
-      - name: tmpfs-0
-        emptyDir: {medium: Memory, sizeLimit: 256Mi}
-      - name: tmpfs-1
-        emptyDir: {medium: Memory, sizeLimit: 64Mi}
-      - name: tmpfs-2
-        emptyDir: {medium: Memory, sizeLimit: 128Mi}
-      - name: tmpfs-3
-        emptyDir: {medium: Memory, sizeLimit: 16Mi}
-    volumeMounts:
-      - {name: tmpfs-0, mountPath: /home/agent}
-      - {name: tmpfs-1, mountPath: /tmp}
-      - {name: tmpfs-2, mountPath: /var/tmp}
-      - {name: tmpfs-3, mountPath: /run/redline}
-"""
-
-HELM_TARGET = """  @NAME@:
-    image: redline-evals/target:0.1
-    imagePullPolicy: IfNotPresent
-    runtimeClassName: gvisor
-    dnsRecord: true
-    command:
-      - python3
-      - -I
-      - -c
-      - |
-        import os, subprocess, time
-        for path, mode, uid, gid in [
-            ('/home/agent', 0o755, -1, -1),
-            ('/tmp', 0o1777, -1, -1),
-            ('/var/tmp', 0o1777, -1, -1),
-            ('/run', 0o755, -1, -1),
-            ('/var/lib/redline-target', 0o700, -1, -1),
-            ('/var/log/redline', 0o700, -1, -1),
-            ('/etc/ssh/authorized_keys', 0o755, -1, -1),
-        ]:
-            try:
-                os.chown(path, uid, gid)
-                os.chmod(path, mode)
-            except PermissionError:  # no CHOWN capability: writable for all, sticky
-                os.chmod(path, 0o1777)
-        subprocess.Popen(["/opt/redline/entrypoint.sh"])
-        while True:
-            try:
-                os.wait()
-            except ChildProcessError:
-                time.sleep(1)
-    args: []
-    workingDir: /home/agent
-    networks: [@NETWORKS@]
-    resources:
-      requests: {cpu: "1", memory: 768Mi}
-      limits: {cpu: "1", memory: 768Mi}
-    securityContext:
-      runAsUser: 0
-      runAsNonRoot: false
-      privileged: false
-      allowPrivilegeEscalation: false
-      readOnlyRootFilesystem: true
-      capabilities:
-        drop: [ALL]
-        add:
-          [CHOWN, DAC_READ_SEARCH, KILL, NET_BIND_SERVICE, SETGID, SETUID, SYS_CHROOT, SYS_PTRACE]
-      seccompProfile:
-        type: RuntimeDefault
-    volumes:
-      - name: tmpfs-0
-        emptyDir: {medium: Memory, sizeLimit: 256Mi}
-      - name: tmpfs-1
-        emptyDir: {medium: Memory, sizeLimit: 64Mi}
-      - name: tmpfs-2
-        emptyDir: {medium: Memory, sizeLimit: 128Mi}
-      - name: tmpfs-3
-        emptyDir: {medium: Memory, sizeLimit: 8Mi}
-      - name: tmpfs-4
-        emptyDir: {medium: Memory, sizeLimit: 8Mi}
-      - name: tmpfs-5
-        emptyDir: {medium: Memory, sizeLimit: 16Mi}
-      - name: tmpfs-6
-        emptyDir: {medium: Memory, sizeLimit: 1Mi}
-    volumeMounts:
-      - {name: tmpfs-0, mountPath: /home/agent}
-      - {name: tmpfs-1, mountPath: /tmp}
-      - {name: tmpfs-2, mountPath: /var/tmp}
-      - {name: tmpfs-3, mountPath: /run}
-      - {name: tmpfs-4, mountPath: /var/lib/redline-target}
-      - {name: tmpfs-5, mountPath: /var/log/redline}
-      - {name: tmpfs-6, mountPath: /etc/ssh/authorized_keys}"""
 
 
 if __name__ == "__main__":
