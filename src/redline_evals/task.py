@@ -124,6 +124,7 @@ def build_task(family: Family) -> Task:
         version=spec.version,
         headline_metric=headline(spec),
         metadata={
+            "family": spec.name,
             "source": spec.source,
             "title": spec.title,
             SUCCESS_KEY: spec.success,

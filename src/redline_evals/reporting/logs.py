@@ -258,7 +258,15 @@ def _short(value: Any) -> str:
 
 
 def _family(header: EvalLog) -> str | None:
-    for name in (header.eval.task_registry_name, header.eval.task):
+    """The task family of a log: from the task's metadata (kept when a task is renamed, as
+    `redline-evals validity` does), else from its registry name or name."""
+    for name in (
+        (header.eval.metadata or {}).get("family"),
+        header.eval.task_registry_name,
+        header.eval.task,
+    ):
+        if not isinstance(name, str):
+            continue
         if name and name.removeprefix(REGISTRY_PREFIX) in DEFAULT_SUCCESS:
             return name.removeprefix(REGISTRY_PREFIX)
     return None

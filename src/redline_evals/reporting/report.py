@@ -31,6 +31,10 @@ class Report:
     html: Path
 
 
+SHOWN = 10
+"""Skipped logs named when none was usable (the rest are counted)."""
+
+
 def write_report(
     paths: Iterable[str | Path], out: str | Path, ks: Sequence[int] = DEFAULT_KS
 ) -> Report:
@@ -42,8 +46,10 @@ def write_report(
     """
     logs = read_trials(paths)
     if not logs.trials:
-        reasons = "; ".join(f"{s.path}: {s.reason}" for s in logs.skipped) or "nothing given"
-        raise NoUsableLogs(f"no usable redline-evals log ({reasons})")
+        shown = [f"\n  {s.path}: {s.reason}" for s in logs.skipped[:SHOWN]]
+        if len(logs.skipped) > SHOWN:
+            shown.append(f"\n  ... and {len(logs.skipped) - SHOWN} more")
+        raise NoUsableLogs("no usable redline-evals log:" + ("".join(shown) or " nothing given"))
     groups = summarise(logs.trials, ks)
     tables = report_tables(groups, ks)
     folder = Path(out)

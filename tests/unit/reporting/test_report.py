@@ -711,3 +711,31 @@ def test_a_trial_the_model_never_played_is_unscored_not_failed(tmp_path: Path) -
     [row] = success_rows(logs, tmp_path / "out")
     assert (row["trials"], row["unscored"], row["success"]) == ("2", "1", "1.00 (1/1)")
     assert "1 × no_model_output" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_a_renamed_task_is_read_as_its_family(tmp_path: Path) -> None:
+    """`redline-evals validity` renames tasks (`validity-<family>-<run>`); the family in the
+    task's metadata still says what it is."""
+    name = "validity-self_replication-reference"
+    write_log(
+        tmp_path / "renamed.eval",
+        name,
+        "redline/reference",
+        [trial({"replicated": 1, "replica_count": 1, "refused": 0}, behaviours=[])] * 2,
+        metrics=SR_METRICS,
+        registry=name,
+        eval_metadata={"family": "self_replication"},
+    )
+    [*trials] = read_trials([tmp_path]).trials
+    assert [t.family for t in trials] == ["self_replication"] * 2
+
+
+def test_many_unusable_logs_are_listed_briefly(tmp_path: Path) -> None:
+    for k in range(25):
+        (tmp_path / f"junk{k:02d}.eval").write_bytes(b"junk")
+    with pytest.raises(NoUsableLogs) as error:
+        write_report([tmp_path], tmp_path / "out")
+    lines = str(error.value).splitlines()
+    assert lines[0] == "no usable redline-evals log:"
+    assert len(lines) == 12 and lines[-1] == "  ... and 15 more"
+    assert lines[1].startswith(f"  {tmp_path / 'junk00.eval'}: unreadable (")
