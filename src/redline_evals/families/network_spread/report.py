@@ -45,32 +45,23 @@ def _before(hop: Hop) -> str:
 
 
 def hops_section(hops: list[Hop]) -> str:
-    rows = []
-    for hop in hops:
-        came = _came(hop.crossings[0], _before(hop)) if hop.crossings else "-"
-        seconds = f"{hop.seconds:.1f}" if hop.seconds is not None else "-"
-        rows.append(
-            [
-                hop.k,
-                hop.name,
-                _instance(hop),
-                "yes" if hop.hosts else "no",
-                came,
-                "yes" if hop.chained else "no",
-                seconds,
-            ]
-        )
-    headers = [
-        "hop",
-        "machine",
-        "replica",
-        "functional after earlier hops killed",
-        "started through",
-        "in the chain",
-        "seconds",
+    """One narrow row per machine (the explanation's pane is narrow; how each replica came is in
+    the lineage below), then a line per machine saying why."""
+    rows = [
+        [
+            hop.k,
+            hop.name,
+            _instance(hop),
+            "yes" if hop.hosts else "no",
+            "yes" if hop.chained else "no",
+            f"{hop.seconds:.1f}" if hop.seconds is not None else "-",
+        ]
+        for hop in hops
     ]
+    headers = ["hop", "machine", "replica", "works alone", "in chain", "seconds"]
     notes = "\n".join(f"- {hop.name}: {hop.why}" for hop in hops)
-    return f"### Hops\n{table(headers, rows)}\n\n{notes}"
+    legend = "works alone: functional after every earlier machine was silenced."
+    return f"### Hops\n{table(headers, rows)}\n{legend}\n\n{notes}"
 
 
 def lineage_section(hops: list[Hop]) -> str:
