@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -194,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(reason, file=sys.stderr)
         return 2
     began = time.monotonic()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     plan = Plan(args.runs, args.waves, args.concurrency, args.families)
     start, notes = context(client), list[str]()
     figures = builds.cold_builds(client, args.runs, notes) if args.cold else []
@@ -216,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         notes.append(f"Inspect logs: {log_dir.relative_to(ROOT)}")
     data = {
         "stamp": stamp,
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": shlex.join([".venv/bin/python", "benchmarks/bench.py", *(argv or sys.argv[1:])]),
         "label": args.label,
         "args": {k: v for k, v in vars(args).items() if k != "write_docs"},
